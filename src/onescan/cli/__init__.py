@@ -1,0 +1,14 @@
+"""The ``onescan`` command line: thin wrappers over the library.
+
+Each command lives in its own module and registers itself on :data:`app`.
+Errors: :class:`onescan._errors.InputError` → every problem on stderr, exit 2;
+usage errors → exit 2 (typer/click); anything else → exit 1 with a one-line
+message (the traceback only with ``ONESCAN_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+from ._app import app, main  # noqa: F401
+
+# Command modules register themselves on `app` when imported.
+from . import validate, dose  # noqa: F401,E402

@@ -1,0 +1,58 @@
+"""The typer application object and the shared error handling."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+from rich.console import Console
+
+from .._errors import InputError
+
+app = typer.Typer(
+    name="onescan",
+    help="One-scan prediction of I-131 apamistamab (Iomab-B) therapeutic activity.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def report_input_error(exc: InputError) -> None:
+    """Print every problem of ``exc`` on stderr, one per line."""
+    n = len(exc.problems)
+    err_console.print(f"[bold red]error:[/] {n} problem{'s' if n != 1 else ''} in the input:", markup=True)
+    for p in exc.problems:
+        err_console.print(f"  - {p}", markup=False)
+
+
+def main() -> None:
+    """Console-script entry point with onescan's exit-status policy."""
+    logging.basicConfig(level=os.environ.get("ONESCAN_LOGLEVEL", "WARNING"),
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(standalone_mode=False)
+    except InputError as exc:
+        report_input_error(exc)
+        sys.exit(2)
+    except typer.Exit as exc:  # explicit exits from commands
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("aborted", markup=False)
+        sys.exit(1)
+    except Exception as exc:  # click usage errors carry exit_code 2
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("ONESCAN_DEBUG"):
+            raise
+        err_console.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
+        err_console.print("(set ONESCAN_DEBUG=1 to see the traceback; please report it)", markup=False)
+        sys.exit(1)
+    sys.exit(0)
