@@ -10,5 +10,4 @@ from __future__ import annotations
 
 from ._app import app, main  # noqa: F401
 
-# Command modules register themselves on `app` when imported.
-from . import validate, dose  # noqa: F401,E402
+# Command modules register themselves on `app` when imported (one line each).
