@@ -31,28 +31,37 @@ def report_input_error(exc: InputError) -> None:
 
 
 def main() -> None:
-    """Console-script entry point with onescan's exit-status policy."""
+    """Console-script entry point with onescan's exit-status policy.
+
+    typer's standalone mode handles ``--help`` and usage errors (exit 2) itself;
+    here :class:`InputError` becomes a problem list on stderr and exit 2, and any
+    other exception a one-line internal error and exit 1.
+    """
     logging.basicConfig(level=os.environ.get("ONESCAN_LOGLEVEL", "WARNING"),
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        app(standalone_mode=False)
+        app()
     except InputError as exc:
         report_input_error(exc)
         sys.exit(2)
-    except typer.Exit as exc:  # explicit exits from commands
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         err_console.print("aborted", markup=False)
         sys.exit(1)
-    except Exception as exc:  # click usage errors carry exit_code 2
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:
         if os.environ.get("ONESCAN_DEBUG"):
             raise
         err_console.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
         err_console.print("(set ONESCAN_DEBUG=1 to see the traceback; please report it)", markup=False)
         sys.exit(1)
-    sys.exit(0)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: bool = typer.Option(False, "--version", help="Show the onescan version and exit.", is_eager=True),
+) -> None:
+    """One-scan prediction of I-131 apamistamab (Iomab-B) therapeutic activity."""
+    if version:
+        from .. import __version__
+
+        typer.echo(f"onescan {__version__}")
+        raise typer.Exit(0)
