@@ -1,0 +1,293 @@
+"""Reading and writing tables and files (CSV, XLSX, Parquet), atomically.
+
+Every table onescan reads goes through :func:`read_table`; every file it writes
+goes through :func:`write_table`, :func:`atomic_write_text` or
+:func:`atomic_write_bytes`, which write to a temporary file in the destination
+directory and then :func:`os.replace` it, so a failed write never leaves a
+half-written file nor clobbers an existing one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from ._errors import InputError, Problem
+
+__all__ = [
+    "SUPPORTED_EXTENSIONS",
+    "read_table",
+    "write_table",
+    "atomic_write_text",
+    "atomic_write_bytes",
+    "sha256_file",
+    "find_cohort_files",
+    "table_format",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Table formats onescan reads and writes, by (lower-case) file extension.
+SUPPORTED_EXTENSIONS: dict[str, str] = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
+
+#: Columns always read as text (identifiers keep leading zeros: "007" stays "007").
+TEXT_COLUMNS: tuple[str, ...] = ("patient_id",)
+
+
+def table_format(path: str | os.PathLike) -> str | None:
+    """Return ``"csv"``, ``"xlsx"`` or ``"parquet"`` for ``path``'s extension, else None.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File name; the extension is compared case-insensitively.
+
+    Returns
+    -------
+    str or None
+        The table format, or None when the extension is not supported.
+    """
+    return SUPPORTED_EXTENSIONS.get(Path(path).suffix.lower())
+
+
+def _accepted() -> str:
+    return ", ".join(SUPPORTED_EXTENSIONS)
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV, XLSX or Parquet table, chosen by file extension.
+
+    ``patient_id`` is always read as text, so ``"007"`` stays ``"007"``. Empty
+    cells become missing values; no other type coercion happens here (the data
+    contract in :mod:`onescan._contract` checks and converts the columns).
+
+    Parameters
+    ----------
+    path : str or path-like
+        File to read (``.csv``, ``.xlsx`` or ``.parquet``, case-insensitive).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with a default ``RangeIndex``.
+
+    Raises
+    ------
+    InputError
+        If the extension is not supported, the file does not exist, or it cannot
+        be parsed as a table.
+    """
+    p = Path(path)
+    fmt = table_format(p)
+    if fmt is None:
+        raise InputError(Problem(str(p), f"unsupported file type '{p.suffix or '(none)'}'; "
+                                         f"accepted: {_accepted()}"))
+    if not p.exists():
+        raise InputError(Problem(str(p), "file not found"))
+    if not p.is_file():
+        raise InputError(Problem(str(p), "not a file"))
+    try:
+        if fmt == "csv":
+            df = pd.read_csv(p, dtype={c: "string" for c in TEXT_COLUMNS}, skipinitialspace=True)
+        elif fmt == "xlsx":
+            df = pd.read_excel(p, dtype={c: "string" for c in TEXT_COLUMNS}, engine="openpyxl")
+        else:
+            df = pd.read_parquet(p)
+    except Exception as exc:  # any parser failure (ParserError, BadZipFile, ArrowInvalid, ...) = unreadable
+        raise InputError(Problem(str(p), f"cannot read this {fmt} file: {type(exc).__name__}: {exc}")) from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    for c in TEXT_COLUMNS:
+        if c in df.columns:
+            df[c] = _as_text(df[c])
+    df = df.reset_index(drop=True)
+    logger.debug("read %s: %d rows x %d columns", p.name, len(df), df.shape[1])
+    return df
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Identifiers as stripped strings; integral floats lose their '.0' (Parquet/XLSX ints)."""
+    def conv(v):
+        if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+            return pd.NA
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        return str(v).strip()
+
+    return pd.Series([conv(v) for v in s.tolist()], index=s.index, dtype="string")
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` on a temp file beside ``path``, then rename it over ``path``."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same directory, then rename).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination; parent directories are created.
+    data : bytes
+        Content.
+
+    Returns
+    -------
+    pathlib.Path
+        The destination path.
+    """
+    p = Path(path)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    _atomic_write(p, write)
+    return p
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (temp file in the same directory, then rename).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination; parent directories are created.
+    text : str
+        Content.
+    encoding : str, default "utf-8"
+        Text encoding.
+
+    Returns
+    -------
+    pathlib.Path
+        The destination path.
+    """
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a table atomically as CSV, XLSX or Parquet, chosen by extension (no index).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Table to write.
+    path : str or path-like
+        Destination (``.csv``, ``.xlsx`` or ``.parquet``, case-insensitive); parent
+        directories are created.
+
+    Returns
+    -------
+    pathlib.Path
+        The destination path.
+
+    Raises
+    ------
+    InputError
+        If the extension is not supported (nothing is written).
+    """
+    p = Path(path)
+    fmt = table_format(p)
+    if fmt is None:
+        raise InputError(Problem(str(p), f"unsupported output file type '{p.suffix or '(none)'}'; "
+                                         f"accepted: {_accepted()}"))
+
+    def write(tmp: Path) -> None:
+        if fmt == "csv":
+            df.to_csv(tmp, index=False)
+        elif fmt == "xlsx":
+            df.to_excel(tmp, index=False, engine="openpyxl")
+        else:
+            df.to_parquet(tmp, index=False)
+
+    _atomic_write(p, write)
+    logger.debug("wrote %s: %d rows", p.name, len(df))
+    return p
+
+
+def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    """SHA-256 hex digest of a file's bytes.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File to hash.
+    chunk_size : int, default 1 MiB
+        Read size in bytes.
+
+    Returns
+    -------
+    str
+        64 lower-case hex digits.
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(chunk_size), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def find_cohort_files(folder: str | os.PathLike, require_scans: bool = True) -> tuple[Path, Path | None]:
+    """Find ``patients.*`` and ``scans.*`` (a supported extension) in a cohort folder.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Directory holding exactly one ``patients`` table and one ``scans`` table.
+    require_scans : bool, default True
+        When False, a folder without a scans table is accepted (scans path None).
+
+    Returns
+    -------
+    (pathlib.Path, pathlib.Path or None)
+        Paths of the patients and scans tables.
+
+    Raises
+    ------
+    InputError
+        If the folder does not exist, or either table is absent or present in more
+        than one format (all problems reported together).
+    """
+    d = Path(folder)
+    if not d.exists():
+        raise InputError(Problem(str(d), "cohort folder not found"))
+    if not d.is_dir():
+        raise InputError(Problem(str(d), "not a folder (give a cohort folder holding patients.* and scans.*, "
+                                         "or use --patients FILE --scans FILE)"))
+    problems: list[Problem] = []
+    found: dict[str, Path] = {}
+    for stem in ("patients", "scans"):
+        hits = sorted(f for f in d.iterdir()
+                      if f.is_file() and f.stem.lower() == stem and table_format(f) is not None)
+        if not hits and (stem == "patients" or require_scans):
+            problems.append(Problem(str(d), f"no {stem} table: expected one of "
+                                            + ", ".join(f"{stem}{e}" for e in SUPPORTED_EXTENSIONS)))
+        elif len(hits) > 1:
+            problems.append(Problem(str(d), f"ambiguous {stem} table: found "
+                                            + ", ".join(h.name for h in hits) + "; keep only one"))
+        elif hits:
+            found[stem] = hits[0]
+    if problems:
+        raise InputError(problems)
+    return found["patients"], found.get("scans")

@@ -1,0 +1,185 @@
+"""Shared command-line options (typer ``Annotated`` types) and their resolution.
+
+Commands declare their parameters with these types so every command spells an
+option the same way::
+
+    @app.command("dose")
+    def dose(cohort_dir: CohortDirArg = None, patients: PatientsOpt = None, scans: ScansOpt = None,
+             out: OutOpt = Path("dose.csv"), fit: FitOpt = "monoexp", ...):
+        cohort = cohort_from_options(cohort_dir, patients, scans)
+        settings = dose_settings_from_options(fit=fit, mass_scaling=mass_scaling, ...)
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .._errors import InputError, Problem
+
+__all__ = [
+    "CohortDirArg",
+    "PatientsOpt",
+    "ScansOpt",
+    "OutOpt",
+    "FitMethod",
+    "MassScaling",
+    "FitOpt",
+    "MassScalingOpt",
+    "SValuesOpt",
+    "MuPerCmOpt",
+    "TargetGyOpt",
+    "MaxActivityOpt",
+    "cohort_from_options",
+    "dose_settings_from_options",
+]
+
+
+class FitMethod(str, Enum):
+    """Time–activity curve models (SPEC §2.2)."""
+
+    monoexp = "monoexp"
+    loglinear = "loglinear"
+    trapezoid = "trapezoid"
+    auto = "auto"
+
+
+class MassScaling(str, Enum):
+    """S-value mass-scaling modes (SPEC §2.4)."""
+
+    split = "split"
+    linear = "linear"
+    none = "none"
+
+
+_INPUT = "Input"
+_DOSE = "Dosimetry"
+
+CohortDirArg = Annotated[Optional[Path], typer.Argument(
+    metavar="[COHORT_DIR]", show_default=False,
+    help="Cohort folder holding patients.* and scans.* (.csv, .xlsx or .parquet). "
+         "Or give --patients and --scans.")]
+PatientsOpt = Annotated[Optional[Path], typer.Option(
+    "--patients", metavar="FILE", show_default=False, rich_help_panel=_INPUT,
+    help="Patients table (.csv, .xlsx or .parquet), one row per patient.")]
+ScansOpt = Annotated[Optional[Path], typer.Option(
+    "--scans", metavar="FILE", show_default=False, rich_help_panel=_INPUT,
+    help="Scans table (.csv, .xlsx or .parquet), one row per patient × time × region.")]
+OutOpt = Annotated[Optional[Path], typer.Option(
+    "--out", "-o", metavar="PATH", help="Where to write the result (format by extension).")]
+
+FitOpt = Annotated[FitMethod, typer.Option(
+    "--fit", case_sensitive=False, rich_help_panel=_DOSE,
+    help="Liver time–activity curve model.")]
+MassScalingOpt = Annotated[MassScaling, typer.Option(
+    "--mass-scaling", case_sensitive=False, rich_help_panel=_DOSE,
+    help="S-value scaling with patient liver mass: split (non-penetrating ∝ 1/m, penetrating ∝ m^-2/3), "
+         "linear (∝ 1/m) or none.")]
+SValuesOpt = Annotated[Optional[Path], typer.Option(
+    "--s-values", metavar="FILE", show_default=False, rich_help_panel=_DOSE,
+    help="Your own S-value table (same columns as the shipped one, e.g. OLINDA or MIRDcalc values).")]
+MuPerCmOpt = Annotated[float, typer.Option(
+    "--mu-per-cm", metavar="1/cm", rich_help_panel=_DOSE,
+    help="Linear attenuation coefficient for the conjugate-view correction (water, 364 keV).")]
+TargetGyOpt = Annotated[float, typer.Option(
+    "--target-gy", metavar="Gy", rich_help_panel=_DOSE, help="Target liver absorbed dose.")]
+MaxActivityOpt = Annotated[float, typer.Option(
+    "--max-activity-mci", metavar="mCi", rich_help_panel=_DOSE,
+    help="Maximum manufactured activity; the capped prescription is reported beside the uncapped one.")]
+
+
+def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: Path | None, **load_kwargs):
+    """Resolve COHORT_DIR / ``--patients`` / ``--scans`` and load the cohort.
+
+    Either a cohort folder, or both files, or a folder plus one file overriding
+    the folder's table.
+
+    Parameters
+    ----------
+    cohort_dir : pathlib.Path or None
+        Cohort folder (positional COHORT_DIR).
+    patients, scans : pathlib.Path or None
+        Table files from ``--patients`` / ``--scans``.
+    **load_kwargs
+        Passed to :func:`onescan._contract.load_cohort` (``need_dosimetry``,
+        ``min_liver_points``, ``need_target``, ``need_scans``, ``need_activity``).
+
+    Returns
+    -------
+    onescan._contract.Cohort
+
+    Raises
+    ------
+    InputError
+        When the inputs cannot be resolved (naming the options), or the cohort is invalid.
+    """
+    from .._contract import load_cohort
+
+    need_scans = load_kwargs.get("need_scans", True)
+    if cohort_dir is None:
+        missing = []
+        if patients is None:
+            missing.append("--patients FILE")
+        if scans is None and need_scans:
+            missing.append("--scans FILE")
+        if missing:
+            raise InputError(Problem(
+                "command line", "no input: give a cohort folder (COHORT_DIR holding patients.* and scans.*) "
+                                "or both --patients FILE and --scans FILE (missing: " + ", ".join(missing) + ")"))
+    return load_cohort(patients=patients, scans=scans, folder=cohort_dir, **load_kwargs)
+
+
+def dose_settings_from_options(fit=FitMethod.monoexp, mass_scaling=MassScaling.split, s_values=None,
+                               mu_per_cm: float = 0.110, target_gy: float = 24.0,
+                               max_activity_mci: float = 1030.0):
+    """Build ``onescan._dosimetry.DoseSettings`` from the dosimetry options.
+
+    Parameters
+    ----------
+    fit : FitMethod or str
+        Time–activity curve model.
+    mass_scaling : MassScaling or str
+        S-value mass scaling.
+    s_values : pathlib.Path or None
+        User S-value file (must exist).
+    mu_per_cm : float
+        Attenuation coefficient, 1/cm (> 0).
+    target_gy : float
+        Target liver dose, Gy (> 0).
+    max_activity_mci : float
+        Maximum manufactured activity, mCi (> 0).
+
+    Returns
+    -------
+    onescan._dosimetry.DoseSettings
+
+    Raises
+    ------
+    InputError
+        One problem per invalid option, labelled with the option name.
+    """
+    from .._dosimetry import DoseSettings  # lazy: the dosimetry module is built separately
+
+    problems: list[Problem] = []
+    for name, value in (("--mu-per-cm", mu_per_cm), ("--target-gy", target_gy),
+                        ("--max-activity-mci", max_activity_mci)):
+        if not (value > 0 and value != float("inf")):
+            problems.append(Problem(name, f"must be a positive finite number, got {value}"))
+    if s_values is not None and not Path(s_values).is_file():
+        problems.append(Problem(str(s_values), "S-value file not found (--s-values)"))
+    if problems:
+        raise InputError(problems)
+    fit = fit.value if isinstance(fit, Enum) else str(fit)
+    mass_scaling = mass_scaling.value if isinstance(mass_scaling, Enum) else str(mass_scaling)
+    try:
+        return DoseSettings(fit=fit, mass_scaling=mass_scaling, s_values=s_values, mu_per_cm=mu_per_cm,
+                            target_gy=target_gy, max_activity_mci=max_activity_mci)
+    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+        errors = getattr(exc, "errors", None)
+        if callable(errors):
+            raise InputError([Problem("--" + "-".join(str(x) for x in e.get("loc", ("option",))).replace("_", "-"),
+                                      e.get("msg", "invalid value")) for e in errors()]) from exc
+        raise InputError(Problem("options", str(exc))) from exc
