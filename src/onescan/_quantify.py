@@ -1,0 +1,126 @@
+"""Conjugate-view quantification of planar scans (SPEC §2.1, MIRD Pamphlet 16).
+
+For every scan row:
+
+* net count rate per view N = max(counts − background, 0) / acquisition_s  [counts/s];
+* geometric mean GM = sqrt(N_ant · N_post);
+* with ``thickness_cm``: attenuation-corrected GM_corr = GM / sqrt(exp(−μ·thickness_cm));
+* fraction of the administered activity, not decay-corrected,
+  f_r(t) = GM_r(t) / GM_wb(t_first) · exp(−λ_phys · t_first),
+  where t_first is the time of the patient's first whole-body scan (before any
+  voiding, so it holds the whole administered activity, decayed to t_first).
+
+Rows with ``fraction_injected`` use that value as f directly.
+
+The computation is vectorised over all rows (no per-patient loop).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["quantify", "geometric_mean_counts_per_s", "DEFAULT_MU_PER_CM"]
+
+log = logging.getLogger(__name__)
+
+#: Narrow-beam linear attenuation coefficient of water at 364 keV, 1/cm (SPEC §2.1;
+#: NIST XCOM gives μ/ρ ≈ 0.110 cm²/g for water at 364 keV).
+DEFAULT_MU_PER_CM = 0.110
+
+
+def _col(scans: pd.DataFrame, name: str, default: float) -> np.ndarray:
+    if name in scans.columns:
+        v = pd.to_numeric(scans[name], errors="coerce").to_numpy(dtype=float)
+        return np.where(np.isnan(v), default, v) if not np.isnan(default) else v
+    return np.full(len(scans), default)
+
+
+def geometric_mean_counts_per_s(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_MU_PER_CM) -> np.ndarray:
+    """Attenuation-corrected geometric-mean count rate of every scan row.
+
+    Parameters
+    ----------
+    scans : pandas.DataFrame
+        Canonical scans table (``counts_anterior``, ``counts_posterior``; optional
+        ``background_*`` [counts], ``acquisition_s`` [s], ``thickness_cm`` [cm]).
+    mu_per_cm : float
+        Effective linear attenuation coefficient, 1/cm.
+
+    Returns
+    -------
+    numpy.ndarray
+        GM count rate in counts/s (NaN where counts are missing); corrected for
+        attenuation where ``thickness_cm`` is given.
+    """
+    ca = _col(scans, "counts_anterior", np.nan)
+    cp = _col(scans, "counts_posterior", np.nan)
+    ba = _col(scans, "background_anterior", 0.0)
+    bp = _col(scans, "background_posterior", 0.0)
+    acq = _col(scans, "acquisition_s", 1.0)
+    thick = _col(scans, "thickness_cm", np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_ant = np.maximum(ca - ba, 0.0) / acq
+        n_post = np.maximum(cp - bp, 0.0) / acq
+        gm = np.sqrt(n_ant * n_post)
+        # GM / sqrt(exp(-mu T)) = GM * exp(mu T / 2)
+        corr = np.where(np.isnan(thick), 1.0, np.exp(0.5 * mu_per_cm * thick))
+    return gm * corr
+
+
+def quantify(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_MU_PER_CM,
+             lambda_phys_per_h: float | None = None) -> pd.DataFrame:
+    """Fraction of the administered activity per scan row (SPEC §2.1).
+
+    Parameters
+    ----------
+    scans : pandas.DataFrame
+        Canonical scans table (see ``docs/ARCHITECTURE.md``, "Data contract"):
+        ``patient_id``, ``time_h`` [h], ``region``, counts columns, optional
+        ``fraction_injected`` (used instead of counts where not NaN).
+    mu_per_cm : float
+        Linear attenuation coefficient for the thickness correction, 1/cm.
+    lambda_phys_per_h : float or None
+        Physical decay constant, 1/h; ``None`` uses I-131 from radioactivedecay.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same rows and order as ``scans`` with columns ``patient_id``, ``time_h``,
+        ``region``, ``fraction`` (dimensionless, not decay-corrected; NaN when it
+        cannot be computed, e.g. no usable whole-body scan) and
+        ``gm_counts_per_s`` (attenuation-corrected GM count rate, NaN for
+        ``fraction_injected`` rows without counts).
+    """
+    if lambda_phys_per_h is None:
+        from ._physics import lambda_phys_per_h as _lp
+
+        lambda_phys_per_h = _lp("I-131")
+    pid = scans["patient_id"].astype(str).to_numpy()
+    time_h = pd.to_numeric(scans["time_h"], errors="coerce").to_numpy(dtype=float)
+    region = scans["region"].astype(str).str.strip().str.lower().to_numpy()
+    gm = geometric_mean_counts_per_s(scans, mu_per_cm)
+
+    # first whole-body scan with usable counts, per patient (vectorised: sort + first)
+    wb = pd.DataFrame({"patient_id": pid, "time_h": time_h, "gm": gm})[(region == "whole_body") & np.isfinite(gm)]
+    wb = wb.sort_values(["patient_id", "time_h"], kind="stable").drop_duplicates("patient_id", keep="first")
+    wb_t = pd.Series(wb["time_h"].to_numpy(), index=wb["patient_id"].to_numpy())
+    wb_gm = pd.Series(wb["gm"].to_numpy(), index=wb["patient_id"].to_numpy())
+    t_first = wb_t.reindex(pid).to_numpy(dtype=float)
+    gm_first = wb_gm.reindex(pid).to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f_counts = np.where(gm_first > 0, gm / gm_first, np.nan) * np.exp(-lambda_phys_per_h * t_first)
+
+    if "fraction_injected" in scans.columns:
+        fi = pd.to_numeric(scans["fraction_injected"], errors="coerce").to_numpy(dtype=float)
+        fraction = np.where(np.isfinite(fi), fi, f_counts)
+    else:
+        fraction = f_counts
+    n_missing = int(np.isnan(fraction).sum())
+    if n_missing:
+        log.info("quantify: %d of %d scan rows have no fraction (no usable whole-body scan or counts)",
+                 n_missing, len(fraction))
+    return pd.DataFrame({"patient_id": pid, "time_h": time_h, "region": region,
+                         "fraction": fraction, "gm_counts_per_s": gm}, index=scans.index)
