@@ -43,6 +43,8 @@ __all__ = [
     "normalise_scans",
     "UNIT_FAMILIES",
     "MAX_PROBLEMS_PER_RULE",
+    "PURPOSES",
+    "rules_for",
 ]
 
 logger = logging.getLogger(__name__)
@@ -602,6 +604,47 @@ def _empty_scans() -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- loading
+
+
+#: What a cohort is checked for: ``dose`` (full reference dosimetry), ``train``
+#: (a target: prescribed activity, or full dosimetry to compute it), ``predict``
+#: (first-scan features only).
+PURPOSES = ("dose", "train", "predict")
+
+
+def rules_for(purpose: str, patient_columns=()) -> dict:
+    """Keyword arguments of :func:`load_cohort` for a purpose.
+
+    Parameters
+    ----------
+    purpose : {"dose", "train", "predict"}
+        ``dose``: dosimetric activity, liver mass and ≥ 2 liver time points per patient.
+        ``train``: with a ``prescribed_activity_mci``/``_mbq`` column, the target is
+        required and one liver time point suffices (the features come from the first
+        scan); without it the target is computed by the dosimetry, so as ``dose``.
+        ``predict``: one liver time point, no dosimetric activity needed.
+    patient_columns : iterable of str
+        Column names of the patients table (used by ``train``).
+
+    Returns
+    -------
+    dict
+        ``need_dosimetry``, ``min_liver_points``, ``need_target``, ``need_activity``,
+        ``need_scans``.
+    """
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}")
+    dose = dict(need_dosimetry=True, min_liver_points=2, need_target=False, need_activity=True,
+                need_scans=True)
+    if purpose == "dose":
+        return dose
+    if purpose == "predict":
+        return dict(dose, min_liver_points=1, need_activity=False)
+    cols = {str(c).strip() for c in patient_columns}
+    if cols & set(UNIT_FAMILIES["prescribed activity"][1]):
+        return dict(dose, min_liver_points=1, need_activity=False, need_target=True)
+    return dose
+
 
 
 def _resolve(src, label_default: str) -> tuple[pd.DataFrame | None, str]:

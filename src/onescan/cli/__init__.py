@@ -11,3 +11,4 @@ from __future__ import annotations
 from ._app import app, main  # noqa: F401
 
 # Command modules register themselves on `app` when imported (one line each).
+from . import validate  # noqa: F401,E402

@@ -59,7 +59,7 @@ _INPUT = "Input"
 _DOSE = "Dosimetry"
 
 CohortDirArg = Annotated[Optional[Path], typer.Argument(
-    metavar="[COHORT_DIR]", show_default=False,
+    metavar="COHORT_DIR", show_default=False,
     help="Cohort folder holding patients.* and scans.* (.csv, .xlsx or .parquet). "
          "Or give --patients and --scans.")]
 PatientsOpt = Annotated[Optional[Path], typer.Option(
