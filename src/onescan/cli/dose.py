@@ -1,0 +1,139 @@
+"""``onescan dose``: reference MIRD liver dosimetry and prescribed activity (SPEC §2)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from .._errors import InputError, Problem
+from ._app import app
+from ._options import (
+    CohortDirArg,
+    FitMethod,
+    FitOpt,
+    MassScaling,
+    MassScalingOpt,
+    MaxActivityOpt,
+    MuPerCmOpt,
+    OutOpt,
+    PatientsOpt,
+    ScansOpt,
+    SValuesOpt,
+    TargetGyOpt,
+    cohort_from_options,
+    dose_settings_from_options,
+)
+
+_MAX_ROWS_SHOWN = 15
+
+
+def _collect(problems: list[Problem], fn, *args, **kwargs):
+    """Call ``fn``; on InputError add its problems to ``problems`` and return None."""
+    try:
+        return fn(*args, **kwargs)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def _fmt(v, digits: int = 4) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def _summary(result: pd.DataFrame, settings, console: Console, out: Path | None) -> None:
+    n = len(result)
+    act = result["prescribed_activity_mci"].to_numpy(dtype=float)
+    capped = int(np.sum(act > settings.max_activity_mci))
+    flagged = int((result["flags"] != "").sum())
+    failed = int(np.isnan(act).sum())
+    head = Table(title="onescan dose", show_header=False, title_justify="left")
+    head.add_column("", style="bold")
+    head.add_column("")
+    head.add_row("patients", str(n))
+    head.add_row("fit / mass scaling", f"{settings.fit} / {settings.mass_scaling}")
+    head.add_row("target dose", f"{settings.target_gy:g} Gy (cap {settings.max_activity_mci:g} mCi)")
+    if n - failed:
+        head.add_row("median TIAC", f"{np.nanmedian(result['liver_tiac_h']):.4g} h")
+        head.add_row("median effective half-life", f"{np.nanmedian(result['liver_effective_half_life_h']):.4g} h")
+        head.add_row("median prescribed activity", f"{np.nanmedian(act):.4g} mCi")
+    head.add_row("above the cap", str(capped))
+    head.add_row("flagged (see 'flags')", str(flagged))
+    if failed:
+        head.add_row("dosimetry failed", str(failed))
+    if out is not None:
+        head.add_row("written to", str(out))
+    console.print(head)
+    rows = Table(title=None if n <= _MAX_ROWS_SHOWN else f"first {_MAX_ROWS_SHOWN} of {n} patients")
+    for col, label in (("patient_id", "patient"), ("liver_uptake_first", "uptake"),
+                       ("liver_tiac_h", "TIAC h"), ("liver_effective_half_life_h", "T½eff h"),
+                       ("liver_dose_gy_per_mci", "Gy/mCi"), ("prescribed_activity_mci", "mCi"),
+                       ("prescribed_activity_capped_mci", "capped mCi"), ("fit_r2", "r²"), ("flags", "flags")):
+        rows.add_column(label, justify="left" if col in ("patient_id", "flags") else "right")
+    for rec in result.head(_MAX_ROWS_SHOWN).itertuples(index=False):
+        d = rec._asdict()
+        rows.add_row(d["patient_id"], _fmt(d["liver_uptake_first"]), _fmt(d["liver_tiac_h"]),
+                     _fmt(d["liver_effective_half_life_h"]), _fmt(d["liver_dose_gy_per_mci"]),
+                     _fmt(d["prescribed_activity_mci"], 5), _fmt(d["prescribed_activity_capped_mci"], 5),
+                     _fmt(d["fit_r2"]), d["flags"])
+    console.print(rows)
+
+
+@app.command("dose")
+def dose(
+    cohort_dir: CohortDirArg = None,
+    patients: PatientsOpt = None,
+    scans: ScansOpt = None,
+    out: OutOpt = None,
+    fit: FitOpt = FitMethod.monoexp,
+    mass_scaling: MassScalingOpt = MassScaling.split,
+    s_values: SValuesOpt = None,
+    mu_per_cm: MuPerCmOpt = 0.110,
+    target_gy: TargetGyOpt = 24.0,
+    max_activity_mci: MaxActivityOpt = 1030.0,
+) -> None:
+    """Reference MIRD liver dosimetry: TIAC, dose per mCi and the activity for the target dose.
+
+    Reads a cohort (COHORT_DIR or --patients/--scans), quantifies the conjugate-view
+    scans, fits the liver time–activity curve, scales the I-131 liver S-value to each
+    patient's liver mass and writes one row per patient to --out (.csv, .xlsx or
+    .parquet). Without --out the table is printed as CSV on stdout.
+    """
+    from .._dosimetry import compute_dose
+    from .._io import table_format, write_table
+
+    problems: list[Problem] = []
+    settings = _collect(problems, dose_settings_from_options, fit=fit, mass_scaling=mass_scaling,
+                        s_values=s_values, mu_per_cm=mu_per_cm, target_gy=target_gy,
+                        max_activity_mci=max_activity_mci)
+    if settings is not None and settings.s_values is not None:
+        _collect(problems, settings.s_table)
+    if out is not None and table_format(out) is None:
+        problems.append(Problem(str(out), f"unsupported output file type '{out.suffix or '(none)'}' (--out); "
+                                          "accepted: .csv, .xlsx, .parquet"))
+    if out is not None and out.exists() and out.is_dir():
+        problems.append(Problem(str(out), "--out is a folder; give a file name such as dose.csv"))
+    cohort = _collect(problems, cohort_from_options, cohort_dir, patients, scans)
+    if problems:
+        raise InputError(problems)
+
+    # without --out the CSV goes to stdout, so the human summary goes to stderr
+    console = Console(stderr=out is None, highlight=False)
+    with console.status(f"dosimetry of {len(cohort.patients)} patients…"):
+        result = compute_dose(cohort.patients, cohort.scans, settings)
+    if out is not None:
+        write_table(result, out)
+        _summary(result, settings, console, out)
+    else:
+        _summary(result, settings, console, None)
+        import sys
+
+        result.to_csv(sys.stdout, index=False)
