@@ -93,9 +93,11 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise InputError(Problem(str(p), "not a file"))
     try:
         if fmt == "csv":
-            df = pd.read_csv(p, dtype={c: "string" for c in TEXT_COLUMNS}, skipinitialspace=True)
+            header = pd.read_csv(p, nrows=0, skipinitialspace=True).columns
+            df = pd.read_csv(p, dtype=_text_dtypes(header), skipinitialspace=True)
         elif fmt == "xlsx":
-            df = pd.read_excel(p, dtype={c: "string" for c in TEXT_COLUMNS}, engine="openpyxl")
+            header = pd.read_excel(p, nrows=0, engine="openpyxl").columns
+            df = pd.read_excel(p, dtype=_text_dtypes(header), engine="openpyxl")
         else:
             df = pd.read_parquet(p)
     except Exception as exc:  # any parser failure (ParserError, BadZipFile, ArrowInvalid, ...) = unreadable
@@ -107,6 +109,11 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     df = df.reset_index(drop=True)
     logger.debug("read %s: %d rows x %d columns", p.name, len(df), df.shape[1])
     return df
+
+
+def _text_dtypes(header) -> dict:
+    """dtype mapping reading the identifier columns (matched after stripping blanks) as text."""
+    return {c: "string" for c in header if str(c).strip() in TEXT_COLUMNS}
 
 
 def _as_text(s: pd.Series) -> pd.Series:
