@@ -1,0 +1,467 @@
+"""A physics-informed (hybrid) model of the prescribed activity.
+
+The published model regresses the prescribed activity (mCi) directly on the
+features. The hybrid model instead learns what the first image cannot measure —
+the patient's liver *clearance* — and leaves the rest to MIRD dosimetry:
+
+1. In ``fit``, each training patient's prescribed activity ``A`` (mCi) is turned
+   into the time-integrated activity coefficient (TIAC, h) it implies, by inverting
+   :func:`onescan._dosimetry.activity_for_target_mci` with the patient's
+   ``liver_mass_g``. Because the absorbed dose is proportional to the TIAC, the
+   inverse is exact: ``TIAC = activity_for_target_mci(1 h, m) / A``.
+2. The clearance target is either ``log(TIAC / f1)`` (``target="log_tiac_per_uptake"``,
+   h; for a mono-exponential liver curve this is ``λ_eff·t1 − ln λ_eff``, i.e. the
+   log of the effective mean life seen from the first image) or the log effective
+   half-life ``ln T_eff`` (``target="log_effective_half_life"``, h) that reproduces the
+   TIAC from the first-image uptake ``f1`` at ``first_scan_time_h``:
+   ``TIAC = f1·exp(λ t1)/λ``, ``λ = ln 2 / T_eff``.
+3. That target is learnt from the features with the same scikit-learn pipeline as
+   the published model (:func:`onescan._pipeline.make_pipeline`: missing-share
+   filter → median imputation → ``RobustScaler`` → sequential selection → Lasso).
+4. ``predict`` rebuilds the TIAC from the *measured* first-image uptake
+   (``uptake_first_liver``) and the predicted clearance, and returns the activity
+   that gives the target liver dose with :func:`activity_for_target_mci` and the
+   patient's ``liver_mass_g``.
+
+Regularisation scale
+    The Lasso penalty is not scale-free: the published ``alpha = 0.3`` applies to a
+    target in mCi (SD ≈ 300 mCi). The clearance target is a logarithm (SD ≈ 0.3), so
+    by default (``alpha=None``) the hybrid uses the same penalty *relative to the
+    spread of its target*: ``alpha_ = settings.alpha × sd(z) / sd(y)``. Give ``alpha``
+    to set it explicitly.
+
+Capped targets (censoring)
+    In the trial the prescribed activity was capped at the maximum manufactured
+    activity (1030 mCi). For a capped patient the true activity is *at least* the
+    cap, so the implied clearance target is only an upper bound (the true TIAC is
+    at most the TIAC implied by the cap). ``censoring`` says what to do:
+
+    * ``"impute"`` (default): a Buckley–James-type iteration with normal residuals.
+      Fit on all rows; for each capped row replace the target by its conditional
+      mean given the bound, ``E[z | z ≤ b] = μ − σ φ(a)/Φ(a)``, ``a = (b − μ)/σ``,
+      where ``μ`` is the current prediction and ``σ`` the residual SD of the
+      uncapped training rows; refit; repeat ``censor_iterations`` times.
+    * ``"keep"``: treat the bound as the value (biases the clearance of capped
+      patients upwards, i.e. their activity downwards — the safe direction).
+    * ``"drop"``: train on uncapped rows only.
+
+Physical bound
+    A liver cannot clear slower than I-131 decays, so predictions are limited to
+    ``λ_eff ≥ λ_phys`` (with ``first_scan_time_h`` when it is a column, else t1 = 0).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from scipy.special import log_ndtr
+from scipy.stats import norm
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = [
+    "HybridDosimetryRegressor",
+    "make_model",
+    "implied_tiac_h",
+    "tiac_ratio_to_lambda",
+    "HYBRID_TARGETS",
+    "CENSORING_POLICIES",
+]
+
+logger = logging.getLogger(__name__)
+
+HYBRID_TARGETS = ("log_tiac_per_uptake", "log_effective_half_life")
+CENSORING_POLICIES = ("impute", "keep", "drop")
+
+
+def _dose_settings(settings):
+    from ._dosimetry import DoseSettings
+
+    return DoseSettings() if settings is None else settings
+
+
+def implied_tiac_h(activity_mci, liver_mass_g, dose_settings=None):
+    """TIAC (h) that makes ``activity_mci`` deliver the target liver dose.
+
+    Exact inverse of :func:`onescan._dosimetry.activity_for_target_mci`: the dose
+    is proportional to the TIAC, so ``TIAC = activity_for_target_mci(1 h, m) / A``.
+
+    Parameters
+    ----------
+    activity_mci : array_like
+        Prescribed activity, mCi (> 0).
+    liver_mass_g : array_like
+        Liver mass, g (> 0).
+    dose_settings : onescan._dosimetry.DoseSettings, optional
+        Target dose (Gy), S-values and mass scaling; defaults to ``DoseSettings()``.
+
+    Returns
+    -------
+    numpy.ndarray
+        TIAC of the liver, h.
+    """
+    from ._dosimetry import activity_for_target_mci
+
+    settings = _dose_settings(dose_settings)
+    a = np.asarray(activity_mci, dtype=float)
+    m = np.asarray(liver_mass_g, dtype=float)
+    per_hour = np.asarray(activity_for_target_mci(np.ones_like(m), m, settings), dtype=float)
+    return per_hour / a
+
+
+def tiac_ratio_to_lambda(ratio_h, t1_h, max_iter=50):
+    """Effective clearance λ (1/h) with ``exp(λ t1)/λ = ratio`` (the slow branch).
+
+    Solves the mono-exponential relation between the TIAC per unit first-image
+    uptake and the effective clearance by Newton's method in ``ln λ``, on the branch
+    ``λ < 1/t1`` (the physical one: effective half-lives are far longer than the
+    first scan time). Where no solution exists (``ratio < e·t1``) λ = 1/t1.
+
+    Parameters
+    ----------
+    ratio_h : array_like
+        TIAC / first-image uptake, h (> 0).
+    t1_h : array_like
+        First scan time after the end of infusion, h (≥ 0).
+    max_iter : int
+        Newton iterations (converges quadratically; 50 is ample).
+
+    Returns
+    -------
+    numpy.ndarray
+        λ_eff, 1/h.
+    """
+    r = np.asarray(ratio_h, dtype=float)
+    t1 = np.broadcast_to(np.asarray(t1_h, dtype=float), r.shape).copy()
+    lam = 1.0 / r
+    pos = t1 > 0
+    if np.any(pos):
+        rr, tt = r[pos], t1[pos]
+        feasible = rr >= math.e * tt
+        u = -np.log(rr)  # start from the t1 = 0 solution, which lies on the slow branch
+        for _ in range(max_iter):
+            h = np.exp(u) * tt - u - np.log(rr)
+            dh = np.exp(u) * tt - 1.0
+            step = np.where(feasible, h / np.where(dh == 0, -1e-300, dh), 0.0)
+            u = u - step
+            u = np.minimum(u, -np.log(tt))  # stay on the slow branch
+            if np.all(np.abs(step) < 1e-14):
+                break
+        lam_pos = np.exp(u)
+        lam_pos[~feasible] = 1.0 / tt[~feasible]
+        lam[pos] = lam_pos
+    return lam
+
+
+def _column(X, col, name):
+    """One column of X by name (DataFrame) or position (array), as float array."""
+    if isinstance(X, pd.DataFrame):
+        if isinstance(col, Integral) and not isinstance(col, bool):
+            return X.iloc[:, int(col)].to_numpy(dtype=float)
+        if col not in X.columns:
+            raise ValueError(
+                f"HybridDosimetryRegressor needs the {name} column {col!r} in X "
+                f"(the hybrid model computes the activity with MIRD dosimetry from it)."
+            )
+        return X[col].to_numpy(dtype=float)
+    arr = np.asarray(X)
+    if not (isinstance(col, Integral) and not isinstance(col, bool)):
+        raise ValueError(
+            f"X has no column names: give {name} as an integer position, or pass a DataFrame "
+            f"with a {col!r} column."
+        )
+    if arr.ndim != 2 or not 0 <= int(col) < arr.shape[1]:
+        raise ValueError(f"{name} position {col} is outside X's {arr.shape[-1]} columns.")
+    return arr[:, int(col)].astype(float)
+
+
+class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
+    """Learn the liver clearance, compute the activity with MIRD dosimetry.
+
+    See the module docstring for the method. ``predict`` returns the activity (mCi,
+    uncapped) that delivers ``dose_settings.target_gy`` to the liver.
+
+    Parameters
+    ----------
+    pipeline_settings : onescan._pipeline.PipelineSettings, optional
+        Preprocessing, selection and Lasso settings of the clearance model (the
+        published defaults when None). Its ``model`` field is ignored (the inner
+        model is always the published Lasso).
+    dose_settings : onescan._dosimetry.DoseSettings, optional
+        Target dose (Gy), S-values, mass scaling, nuclide and the activity cap
+        ``max_activity_mci`` (mCi) that marks censored training targets.
+    target : {"log_tiac_per_uptake", "log_effective_half_life"}
+        What the pipeline learns: ln(TIAC/f1) (h) or ln T_eff (h).
+    alpha : float or None
+        Lasso penalty for the clearance target (also used inside the selector).
+        None: the published alpha rescaled by sd(target)/sd(activity).
+    censoring : {"impute", "keep", "drop"}
+        Treatment of training targets at the activity cap (see module docstring).
+    censor_iterations : int
+        Refits of the ``"impute"`` iteration (≥ 1).
+    uptake_column, mass_column, time_column : str or int
+        Columns of X holding the first-image liver uptake (fraction of the
+        administered activity), the liver mass (g) and the first scan time (h);
+        integer positions for arrays. ``time_column`` may be absent for the
+        ``log_tiac_per_uptake`` target (then t1 = 0 in the physical bound).
+
+    Attributes
+    ----------
+    pipeline_ : sklearn.pipeline.Pipeline
+        The fitted clearance pipeline.
+    alpha_ : float
+        Lasso penalty actually used.
+    n_censored_ : int
+        Training rows at or above the activity cap.
+    residual_sd_ : float
+        SD of the clearance-target residuals on uncapped training rows.
+    lambda_phys_per_h_ : float
+        Physical decay constant of the nuclide, 1/h (from radioactivedecay).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X was a DataFrame with string column names.
+    """
+
+    def __init__(
+        self,
+        pipeline_settings=None,
+        dose_settings=None,
+        target="log_tiac_per_uptake",
+        alpha=None,
+        censoring="impute",
+        censor_iterations=2,
+        uptake_column="uptake_first_liver",
+        mass_column="liver_mass_g",
+        time_column="first_scan_time_h",
+    ):
+        self.pipeline_settings = pipeline_settings
+        self.dose_settings = dose_settings
+        self.target = target
+        self.alpha = alpha
+        self.censoring = censoring
+        self.censor_iterations = censor_iterations
+        self.uptake_column = uptake_column
+        self.mass_column = mass_column
+        self.time_column = time_column
+
+    # -- helpers -----------------------------------------------------------------
+    def _time(self, X, required):
+        try:
+            return _column(X, self.time_column, "first-scan time")
+        except ValueError:
+            if required:
+                raise
+            return None
+
+    def _to_target(self, tiac, f1, t1):
+        ratio = tiac / f1
+        if self.target == "log_tiac_per_uptake":
+            return np.log(ratio)
+        lam = tiac_ratio_to_lambda(ratio, t1)
+        return np.log(math.log(2.0) / lam)
+
+    def _from_target(self, z, f1, t1):
+        if self.target == "log_tiac_per_uptake":
+            ratio = np.exp(z)
+            if t1 is not None:
+                upper = np.exp(self.lambda_phys_per_h_ * t1) / self.lambda_phys_per_h_
+            else:
+                upper = 1.0 / self.lambda_phys_per_h_
+            return f1 * np.minimum(ratio, upper)
+        lam = np.maximum(math.log(2.0) / np.exp(z), self.lambda_phys_per_h_)
+        return f1 * np.exp(lam * t1) / lam
+
+    def _inner_settings(self):
+        from ._pipeline import PipelineSettings
+
+        settings = PipelineSettings() if self.pipeline_settings is None else self.pipeline_settings
+        if getattr(settings, "model", "lasso") != "lasso":
+            settings = settings.model_copy(update={"model": "lasso"})
+        return settings
+
+    # -- scikit-learn API ----------------------------------------------------------
+    def fit(self, X, y):
+        """Fit the clearance model.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array of shape (n_patients, n_features)
+            Features, including the uptake and liver-mass (and, for the half-life
+            target, first-scan time) columns.
+        y : array_like of shape (n_patients,)
+            Prescribed activity, mCi (> 0; values at the cap are censored).
+
+        Returns
+        -------
+        self
+        """
+        from ._physics import lambda_phys_per_h
+        from ._pipeline import make_pipeline
+
+        if self.target not in HYBRID_TARGETS:
+            raise ValueError(f"target must be one of {HYBRID_TARGETS}, got {self.target!r}")
+        if self.censoring not in CENSORING_POLICIES:
+            raise ValueError(f"censoring must be one of {CENSORING_POLICIES}, got {self.censoring!r}")
+        if not isinstance(self.censor_iterations, Integral) or self.censor_iterations < 1:
+            raise ValueError("censor_iterations must be an integer ≥ 1")
+        if self.alpha is not None and not (np.isfinite(self.alpha) and self.alpha >= 0):
+            raise ValueError("alpha must be a finite number ≥ 0 or None")
+        if not isinstance(X, pd.DataFrame):
+            X = np.asarray(X)
+            if X.ndim != 2:
+                raise ValueError(f"Expected a 2D array for X, got shape {X.shape}.")
+            if X.dtype.kind not in "biuf":
+                X = X.astype(float)
+        y = np.asarray(y, dtype=float).ravel()
+        if len(y) != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} values.")
+        if X.shape[0] < 2:
+            raise ValueError(f"HybridDosimetryRegressor needs at least 2 samples, got {X.shape[0]}.")
+        if not np.all(np.isfinite(y)) or np.any(y <= 0):
+            raise ValueError("HybridDosimetryRegressor needs finite prescribed activities > 0 (mCi) as y.")
+        f1 = _column(X, self.uptake_column, "first-image liver uptake")
+        m = _column(X, self.mass_column, "liver mass")
+        t1 = self._time(X, required=self.target == "log_effective_half_life")
+        bad = ~np.isfinite(f1) | (f1 <= 0) | ~np.isfinite(m) | (m <= 0)
+        if t1 is not None:
+            bad |= ~np.isfinite(t1) | (t1 < 0)
+        if np.any(bad):
+            raise ValueError(
+                f"{int(bad.sum())} training rows lack a positive first-image liver uptake, liver mass "
+                f"or first-scan time; the hybrid model cannot use them."
+            )
+
+        self.n_features_in_ = X.shape[1]
+        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+        dose = _dose_settings(self.dose_settings)
+        self.lambda_phys_per_h_ = float(lambda_phys_per_h(getattr(dose, "nuclide", "I-131")))
+        tiac = implied_tiac_h(y, m, dose)
+        z = self._to_target(tiac, f1, t1)
+        cap = float(getattr(dose, "max_activity_mci", np.inf))
+        censored = y >= cap * (1.0 - 1e-9)
+        self.n_censored_ = int(censored.sum())
+
+        settings = self._inner_settings()
+        if self.alpha is None:
+            sd_y = float(np.std(y))
+            sd_z = float(np.std(z))
+            scale = sd_z / sd_y if sd_y > 0 and sd_z > 0 else 1.0
+            self.alpha_ = float(settings.alpha) * scale
+        else:
+            self.alpha_ = float(self.alpha)
+        inner = make_pipeline(settings.model_copy(update={"alpha": self.alpha_}))
+
+        rows = np.ones(len(y), dtype=bool)
+        if self.censoring == "drop" and self.n_censored_:
+            rows = ~censored
+            if rows.sum() < 2:
+                raise ValueError("censoring='drop' leaves fewer than 2 uncapped training rows.")
+        X_fit = X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
+        z_fit = z[rows].copy()
+        pipe = clone(inner).fit(X_fit, z_fit)
+        self.residual_sd_ = float(np.std(z[~censored] - pipe.predict(_take(X, ~censored)))) if (~censored).sum() > 1 else float("nan")
+
+        if self.censoring == "impute" and 0 < self.n_censored_ < len(y) - 1:
+            bound = z[censored]
+            Xc = _take(X, censored)
+            for _ in range(self.censor_iterations):
+                sigma = self.residual_sd_
+                mu = pipe.predict(Xc)
+                if not np.isfinite(sigma) or sigma <= 0:
+                    z_c = np.minimum(mu, bound)
+                else:
+                    a = (bound - mu) / sigma
+                    # E[z | z ≤ b] for z ~ N(mu, sigma²); φ/Φ via logs for stability
+                    mills = np.exp(norm.logpdf(a) - log_ndtr(a))
+                    z_c = mu - sigma * mills
+                z_fit = z.copy()
+                z_fit[censored] = z_c
+                pipe = clone(inner).fit(X, z_fit)
+                self.residual_sd_ = float(np.std(z[~censored] - pipe.predict(_take(X, ~censored))))
+        self.pipeline_ = pipe
+        logger.debug("hybrid fit: %d rows, %d censored, alpha_=%.4g", len(y), self.n_censored_, self.alpha_)
+        return self
+
+    def _check_X(self, X):
+        check_is_fitted(self, "pipeline_")
+        if not isinstance(X, pd.DataFrame):
+            X = np.asarray(X)
+            if X.ndim != 2:
+                raise ValueError(f"Expected a 2D array for X, got shape {X.shape}.")
+            if X.dtype.kind not in "biuf":
+                X = X.astype(float)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but HybridDosimetryRegressor is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return X
+
+    def predict_target(self, X):
+        """Predicted clearance target (ln h), before the dosimetry."""
+        X = self._check_X(X)
+        return np.asarray(self.pipeline_.predict(X), dtype=float)
+
+    def predict_tiac(self, X):
+        """Predicted liver TIAC, h, from the measured first-image uptake."""
+        X = self._check_X(X)
+        z = np.asarray(self.pipeline_.predict(X), dtype=float)
+        f1 = _column(X, self.uptake_column, "first-image liver uptake")
+        t1 = self._time(X, required=self.target == "log_effective_half_life")
+        return self._from_target(z, f1, t1)
+
+    def predict(self, X):
+        """Predicted activity, mCi (uncapped), for the target liver dose.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array of shape (n_patients, n_features)
+
+        Returns
+        -------
+        numpy.ndarray
+            Activity, mCi. NaN where the uptake or liver mass is missing.
+        """
+        from ._dosimetry import activity_for_target_mci
+
+        X = self._check_X(X)
+        tiac = self.predict_tiac(X)
+        m = _column(X, self.mass_column, "liver mass")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(activity_for_target_mci(tiac, m, _dose_settings(self.dose_settings)), dtype=float)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.target_tags.positive_only = True
+        return tags
+
+
+def _take(X, mask):
+    return X.iloc[mask] if isinstance(X, pd.DataFrame) else X[mask]
+
+
+def make_model(pipeline_settings=None, dose_settings=None, **kwargs):
+    """The hybrid model with the given pipeline and dosimetry settings.
+
+    Parameters
+    ----------
+    pipeline_settings : onescan._pipeline.PipelineSettings, optional
+        Settings of the clearance pipeline (``model`` is ignored).
+    dose_settings : onescan._dosimetry.DoseSettings, optional
+    **kwargs
+        Further :class:`HybridDosimetryRegressor` parameters.
+
+    Returns
+    -------
+    HybridDosimetryRegressor
+    """
+    return HybridDosimetryRegressor(pipeline_settings=pipeline_settings, dose_settings=dose_settings, **kwargs)

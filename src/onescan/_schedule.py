@@ -1,0 +1,940 @@
+"""Which scans can a clinic drop? The imaging-schedule study (issue 7).
+
+For every patient the reference is onescan's MIRD dosimetry from **all** scans
+(SPEC §2). Each method below predicts the prescribed activity from a *subset* of
+the scans (plus, for the machine-learning models, the clinical features):
+
+========================  ==================  ===============================================
+method                    scans read          how
+========================  ==================  ===============================================
+``all_scans``             all (reference)     full dosimetry; zero error by definition
+``stp_first``             first               STP: TIAC = f₁·exp(λ_pop·t₁)/λ_pop
+``hanscheid_24h``         24 h                Hänscheid et al. 2017: TIAC ≈ 2·f(t)·t/ln 2
+``stp_24h``               24 h                STP with the population half-life at t ≈ 24 h
+``two_point``             first + 24 h        mono-exponential through the two points
+``lasso_first``           first               the published pipeline (SPEC §3)
+``hybrid_first``          first               :class:`~onescan._hybrid.HybridDosimetryRegressor`
+``lasso_first_24h``       first + 24 h        the published pipeline on first + 24 h features
+``hybrid_first_24h``      first + 24 h        the hybrid model on first + 24 h features
+========================  ==================  ===============================================
+
+λ_pop = ln 2 / median effective half-life of the *training* patients' full
+dosimetry (Madsen et al., Med Phys 2018); every data-fitted quantity (λ_pop,
+the ML models) is fitted on the training rows only. The "24 h" scan is each
+patient's later scan nearest 24 h (:func:`onescan._features.schedule_scans`).
+For the first + 24 h models the feature matrix also holds
+``liver_two_point_ln_tiac_per_uptake`` — ln(TIAC/f₁) (h) of the two-point fit —
+derived from that patient's own two scans.
+
+Metrics (per method; ``adm = clip(predicted, 0, cap)`` is the activity a clinic
+would give, ``ref`` the reference activity, ``ref_c = min(ref, cap)``):
+
+* ``rmse_mci``, ``bias_mci`` (mean of adm − ref_c), ``mae_mci`` — mCi;
+* ``within10_pct`` / ``within20_pct`` / ``within30_pct`` — % of patients with
+  |adm − ref_c| < 10/20/30 % of ref_c;
+* ``overdose_pct`` — % of patients whose liver would get more than 24 Gy × 1.1:
+  adm > 1.1 × ref (ref uncapped: a capped reference hides nothing here);
+* ``underdose_pct`` — % with adm < 0.9 × ref_c (more than 10 % below what could be given);
+* ``rmse_raw_mci`` — RMSE of the uncapped prediction against ref_c.
+
+Uncertainty: on one cohort, repeated k-fold CV — per repeat every patient is
+predicted once out of fold, the metric is computed on the pooled predictions, and
+the interval is the 2.5–97.5 percentile over repeats (as in
+:mod:`onescan._evaluation`). On virtual cohorts (sample-size study) each cohort of
+``n`` patients is a training set; all methods are fitted on it and evaluated on one
+large independent virtual test cohort; the interval is the 2.5–97.5 percentile over
+training cohorts.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import math
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.model_selection import RepeatedKFold
+
+__all__ = [
+    "METHODS",
+    "METRICS",
+    "ScheduleSettings",
+    "StudyData",
+    "ScheduleResult",
+    "stp_tiac_h",
+    "hanscheid_tiac_h",
+    "two_point_tiac_h",
+    "population_half_life_h",
+    "schedule_metrics",
+    "prepare_study_data",
+    "fit_predict_methods",
+    "cohort_cv",
+    "virtual_cohort_study",
+    "schedule_study",
+    "write_schedule_outputs",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """A method of the schedule study: label for the report and the scans it reads."""
+
+    label: str
+    scans: str
+    kind: str  # "reference" | "dosimetry" | "ml"
+
+
+METHODS: dict[str, MethodInfo] = {
+    "all_scans": MethodInfo("All scans: full MIRD dosimetry (reference)", "all", "reference"),
+    "stp_first": MethodInfo("First scan: STP, population half-life", "first", "dosimetry"),
+    "hanscheid_24h": MethodInfo("24 h scan: Hänscheid (T_eff = t)", "24 h", "dosimetry"),
+    "stp_24h": MethodInfo("24 h scan: STP, population half-life", "24 h", "dosimetry"),
+    "two_point": MethodInfo("First + 24 h: two-point mono-exponential", "first + 24 h", "dosimetry"),
+    "lasso_first": MethodInfo("Published LASSO, first scan", "first", "ml"),
+    "hybrid_first": MethodInfo("Hybrid (clearance ML + MIRD), first scan", "first", "ml"),
+    "lasso_first_24h": MethodInfo("Published LASSO, first + 24 h", "first + 24 h", "ml"),
+    "hybrid_first_24h": MethodInfo("Hybrid (clearance ML + MIRD), first + 24 h", "first + 24 h", "ml"),
+}
+
+#: Metric names, in report order, with their display labels.
+METRICS: dict[str, str] = {
+    "rmse_mci": "RMSE (mCi)",
+    "bias_mci": "Bias (mCi)",
+    "mae_mci": "MAE (mCi)",
+    "within10_pct": "Within 10 % (%)",
+    "within20_pct": "Within 20 % (%)",
+    "within30_pct": "Within 30 % (%)",
+    "overdose_pct": "Liver > 1.1 × target (%)",
+    "underdose_pct": "Activity < 0.9 × reference (%)",
+    "rmse_raw_mci": "RMSE, uncapped (mCi)",
+}
+
+TWO_POINT_FEATURE = "liver_two_point_ln_tiac_per_uptake"
+
+
+# ----------------------------------------------------------------------------- physics
+
+
+def stp_tiac_h(f, t_h, lambda_per_h):
+    """Single-time-point TIAC (h) with a known effective clearance.
+
+    ``TIAC = f·exp(λ t)/λ``: a mono-exponential through the one point (f, t).
+
+    Parameters
+    ----------
+    f : array_like
+        Fraction of the administered activity in the liver at ``t_h`` (not decay corrected).
+    t_h : array_like
+        Scan time after the end of infusion, h.
+    lambda_per_h : float or array_like
+        Effective clearance constant λ_eff, 1/h.
+
+    Returns
+    -------
+    numpy.ndarray
+        TIAC, h.
+    """
+    f = np.asarray(f, dtype=float)
+    t = np.asarray(t_h, dtype=float)
+    lam = np.asarray(lambda_per_h, dtype=float)
+    return f * np.exp(lam * t) / lam
+
+
+def hanscheid_tiac_h(f, t_h):
+    """Hänscheid's single-time-point TIAC (h): ``2·f(t)·t/ln 2``.
+
+    Exact for a mono-exponential whose effective half-life equals the scan time t
+    (Hänscheid et al., J Nucl Med 2018;59:75-81); it is :func:`stp_tiac_h` with
+    λ = ln 2 / t and needs no population parameter.
+
+    Parameters
+    ----------
+    f : array_like
+        Liver fraction of the administered activity at ``t_h``.
+    t_h : array_like
+        Scan time, h (> 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        TIAC, h.
+    """
+    f = np.asarray(f, dtype=float)
+    t = np.asarray(t_h, dtype=float)
+    return 2.0 * f * t / math.log(2.0)
+
+
+def two_point_tiac_h(f1, t1_h, f2, t2_h, lambda_phys_per_h):
+    """TIAC (h) of the mono-exponential through two liver points.
+
+    ``λ = max(ln(f1/f2)/(t2 − t1), λ_phys)``, ``a = f1·exp(λ t1)``, TIAC = a/λ
+    (integral from the end of infusion to infinity). With rising uptake
+    (f2 ≥ f1) λ falls back to the physical decay constant.
+
+    Parameters
+    ----------
+    f1, f2 : array_like
+        Liver fractions of the administered activity at the first and second scans.
+    t1_h, t2_h : array_like
+        Their times, h (t2 > t1).
+    lambda_phys_per_h : float
+        Physical decay constant, 1/h.
+
+    Returns
+    -------
+    numpy.ndarray
+        TIAC, h (NaN where an input is missing or t2 ≤ t1).
+    """
+    f1 = np.asarray(f1, dtype=float)
+    f2 = np.asarray(f2, dtype=float)
+    t1 = np.asarray(t1_h, dtype=float)
+    t2 = np.asarray(t2_h, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = np.log(f1 / f2) / (t2 - t1)
+        lam = np.where(np.isnan(lam), np.nan, np.maximum(lam, lambda_phys_per_h))
+        lam = np.where((t2 > t1) & (f1 > 0) & (f2 > 0), lam, np.nan)
+        return f1 * np.exp(lam * t1) / lam
+
+
+def population_half_life_h(half_lives_h) -> float:
+    """Population effective half-life (h): the median of the finite, positive values.
+
+    Parameters
+    ----------
+    half_lives_h : array_like
+        Effective half-lives of the training patients' full dosimetry, h.
+
+    Returns
+    -------
+    float
+        Median, h.
+
+    Raises
+    ------
+    ValueError
+        When no value is usable.
+    """
+    v = np.asarray(half_lives_h, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size == 0:
+        raise ValueError("no training patient has a usable effective half-life")
+    return float(np.median(v))
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def schedule_metrics(pred_mci, ref_mci, cap_mci: float = 1030.0, margin: float = 0.10,
+                     within: Sequence[int] = (10, 20, 30)) -> dict[str, float]:
+    """Error and safety metrics of predicted against reference activities.
+
+    Parameters
+    ----------
+    pred_mci : array_like
+        Predicted activity, mCi (uncapped; NaN = no prediction, excluded).
+    ref_mci : array_like
+        Reference activity from full dosimetry, mCi, **uncapped** (it gives exactly the
+        target liver dose).
+    cap_mci : float
+        Maximum activity that can be given, mCi (1030 in SIERRA).
+    margin : float
+        Overdose margin: a patient is overdosed when the given activity exceeds
+        (1 + margin) × the reference, i.e. the liver gets more than (1 + margin) × target.
+    within : sequence of int
+        Percent thresholds for the "within" shares.
+
+    Returns
+    -------
+    dict
+        ``n``, ``rmse_mci``, ``bias_mci``, ``mae_mci``, ``within<k>_pct``, ``overdose_pct``,
+        ``underdose_pct``, ``rmse_raw_mci`` (see module docstring).
+    """
+    p = np.asarray(pred_mci, dtype=float)
+    r = np.asarray(ref_mci, dtype=float)
+    ok = np.isfinite(p) & np.isfinite(r)
+    p, r = p[ok], r[ok]
+    out: dict[str, float] = {"n": int(ok.sum())}
+    if p.size == 0:
+        for k in METRICS:
+            out[k] = float("nan")
+        return out
+    adm = np.clip(p, 0.0, cap_mci)
+    rc = np.minimum(r, cap_mci)
+    err = adm - rc
+    out["rmse_mci"] = float(np.sqrt(np.mean(err**2)))
+    out["bias_mci"] = float(np.mean(err))
+    out["mae_mci"] = float(np.mean(np.abs(err)))
+    rel = np.abs(err) / rc
+    for w in within:
+        out[f"within{int(w)}_pct"] = float(100.0 * np.mean(rel < w / 100.0))
+    out["overdose_pct"] = float(100.0 * np.mean(adm > (1.0 + margin) * r))
+    out["underdose_pct"] = float(100.0 * np.mean(adm < (1.0 - margin) * rc))
+    out["rmse_raw_mci"] = float(np.sqrt(np.mean((p - rc) ** 2)))
+    return out
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@dataclass
+class StudyData:
+    """Everything the methods need, one row per patient (same order everywhere).
+
+    Attributes
+    ----------
+    ids : numpy.ndarray of str
+    X_first : pandas.DataFrame
+        Features of the one-scan models (SPEC §3).
+    X_24 : pandas.DataFrame
+        Features of the first + 24 h models (adds ``uptake_24h_*``, ``scan_24h_time_h``
+        and the two-point feature).
+    y : numpy.ndarray
+        Training target of the ML models (the cohort's prescribed activity, mCi, capped
+        as in the trial).
+    kin : pandas.DataFrame
+        ``liver_mass_g`` (g), ``t1_h``, ``f1``, ``t24_h``, ``f24``, ``half_life_full_h`` (h),
+        ``ref_mci`` (uncapped reference activity), ``ref_capped_mci``.
+    """
+
+    ids: np.ndarray
+    X_first: pd.DataFrame
+    X_24: pd.DataFrame
+    y: np.ndarray
+    kin: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, idx) -> "StudyData":
+        """Rows ``idx`` (positions)."""
+        idx = np.asarray(idx)
+        return StudyData(ids=self.ids[idx], X_first=self.X_first.iloc[idx], X_24=self.X_24.iloc[idx],
+                         y=self.y[idx], kin=self.kin.iloc[idx].reset_index(drop=True))
+
+
+def prepare_study_data(cohort, dose_settings=None) -> StudyData:
+    """Reference dosimetry, first-scan and first + 24 h features of a cohort.
+
+    Parameters
+    ----------
+    cohort : onescan._contract.Cohort
+        Canonical cohort with at least two liver time points per patient.
+    dose_settings : onescan._dosimetry.DoseSettings, optional
+
+    Returns
+    -------
+    StudyData
+    """
+    from ._dosimetry import DoseSettings, compute_dose
+    from ._features import build_features, get_target
+    from ._physics import lambda_phys_per_h
+
+    ds = dose_settings if dose_settings is not None else DoseSettings()
+    mu = float(getattr(ds, "mu_per_cm", 0.110))
+    ids = cohort.patients["patient_id"].astype(str).to_numpy()
+    X1 = build_features(cohort, schedule="first", mu_per_cm=mu)
+    X24 = build_features(cohort, schedule="first+24h", mu_per_cm=mu)
+    y = get_target(cohort, ds).to_numpy(dtype=float)
+    dose = compute_dose(cohort.patients, cohort.scans, ds)
+    dose = dose.set_index(dose["patient_id"].astype(str)).reindex(ids)
+    lam_p = lambda_phys_per_h(getattr(ds, "nuclide", "I-131"))
+    f1 = X24["uptake_first_liver"].to_numpy(float)
+    t1 = X24["first_scan_time_h"].to_numpy(float)
+    f24 = X24["uptake_24h_liver"].to_numpy(float) if "uptake_24h_liver" in X24 else np.full(len(ids), np.nan)
+    t24 = X24["scan_24h_time_h"].to_numpy(float) if "scan_24h_time_h" in X24 else np.full(len(ids), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        X24 = X24.assign(**{TWO_POINT_FEATURE: np.log(two_point_tiac_h(f1, t1, f24, t24, lam_p) / f1)})
+    kin = pd.DataFrame({
+        "liver_mass_g": cohort.patients["liver_mass_g"].to_numpy(float),
+        "t1_h": t1, "f1": f1, "t24_h": t24, "f24": f24,
+        "half_life_full_h": dose["liver_effective_half_life_h"].to_numpy(float),
+        "ref_mci": dose["prescribed_activity_mci"].to_numpy(float),
+        "ref_capped_mci": dose["prescribed_activity_capped_mci"].to_numpy(float),
+    })
+    return StudyData(ids=ids, X_first=X1, X_24=X24, y=y, kin=kin)
+
+
+def _make_ml(method: str, pipeline_settings, dose_settings):
+    from ._hybrid import HybridDosimetryRegressor
+    from ._pipeline import PipelineSettings, make_pipeline
+
+    ps = pipeline_settings if pipeline_settings is not None else PipelineSettings()
+    if method.startswith("lasso"):
+        if ps.model != "lasso":
+            ps = ps.model_copy(update={"model": "lasso"})
+        return make_pipeline(ps)
+    return HybridDosimetryRegressor(pipeline_settings=ps, dose_settings=dose_settings)
+
+
+def fit_predict_methods(train: StudyData, test: StudyData, methods: Sequence[str] = tuple(METHODS),
+                        pipeline_settings=None, dose_settings=None) -> dict[str, np.ndarray]:
+    """Fit every method on ``train`` and predict the activity (mCi, uncapped) of ``test``.
+
+    Only ``train`` rows inform anything fitted (population half-life, ML models);
+    ``test`` contributes its own scans and features only.
+
+    Parameters
+    ----------
+    train, test : StudyData
+    methods : sequence of str
+        Keys of :data:`METHODS`.
+    pipeline_settings : onescan._pipeline.PipelineSettings, optional
+    dose_settings : onescan._dosimetry.DoseSettings, optional
+
+    Returns
+    -------
+    dict of str → numpy.ndarray
+        Predicted activity per test patient, mCi (NaN where a method cannot apply,
+        e.g. no second scan).
+    """
+    from ._dosimetry import DoseSettings, activity_for_target_mci
+    from ._physics import lambda_phys_per_h
+
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown schedule methods {unknown}; valid: {list(METHODS)}")
+    ds = dose_settings if dose_settings is not None else DoseSettings()
+    k = test.kin
+    m = k["liver_mass_g"].to_numpy(float)
+    lam_phys = lambda_phys_per_h(getattr(ds, "nuclide", "I-131"))
+    out: dict[str, np.ndarray] = {}
+
+    def act(tiac):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(activity_for_target_mci(tiac, m, ds), dtype=float)
+
+    lam_pop = None
+    if {"stp_first", "stp_24h"} & set(methods):
+        lam_pop = math.log(2.0) / population_half_life_h(train.kin["half_life_full_h"])
+    for meth in methods:
+        if meth == "all_scans":
+            out[meth] = k["ref_mci"].to_numpy(float)
+        elif meth == "stp_first":
+            out[meth] = act(stp_tiac_h(k["f1"], k["t1_h"], lam_pop))
+        elif meth == "stp_24h":
+            out[meth] = act(stp_tiac_h(k["f24"], k["t24_h"], lam_pop))
+        elif meth == "hanscheid_24h":
+            out[meth] = act(hanscheid_tiac_h(k["f24"], k["t24_h"]))
+        elif meth == "two_point":
+            out[meth] = act(two_point_tiac_h(k["f1"], k["t1_h"], k["f24"], k["t24_h"], lam_phys))
+        else:
+            two = meth.endswith("_24h")
+            Xtr = train.X_24 if two else train.X_first
+            Xte = (test.X_24 if two else test.X_first).reindex(columns=Xtr.columns)
+            model = _make_ml(meth, pipeline_settings, ds).fit(Xtr, train.y)
+            out[meth] = np.asarray(model.predict(Xte), dtype=float)
+    return out
+
+
+# ----------------------------------------------------------------------------- studies
+
+
+def _summarise(values) -> dict[str, float]:
+    from ._evaluation import summarise
+
+    return summarise(values)
+
+
+def _fold_task(data: StudyData, tr, te, methods, ps, ds):
+    preds = fit_predict_methods(data.take(tr), data.take(te), methods, ps, ds)
+    return te, preds
+
+
+def cohort_cv(data: StudyData, methods: Sequence[str] = tuple(METHODS), *, folds: int = 5, repeats: int = 20,
+              seed: int = 0, n_jobs: int = 1, pipeline_settings=None, dose_settings=None,
+              progress: Callable[[int], None] | None = None, margin: float = 0.10) -> dict:
+    """Repeated k-fold CV of every method on one cohort.
+
+    Parameters
+    ----------
+    data : StudyData
+    methods : sequence of str
+    folds, repeats, seed : int
+        ``RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)``.
+    n_jobs : int
+        joblib workers over the ``folds × repeats`` fits.
+    pipeline_settings, dose_settings : optional
+    progress : callable, optional
+        Called with 1 after each fold.
+    margin : float
+        Overdose margin (0.10: liver dose > 1.1 × target).
+
+    Returns
+    -------
+    dict
+        ``summary`` (method → metric → {mean, low, high}), ``per_repeat`` (DataFrame),
+        ``oof`` (method → array (repeats, n) of predictions, mCi).
+    """
+    from ._dosimetry import DoseSettings
+
+    ds = dose_settings if dose_settings is not None else DoseSettings()
+    n = len(data)
+    if folds < 2 or repeats < 1:
+        raise ValueError("need folds >= 2 and repeats >= 1")
+    if n < 2 * folds:
+        raise ValueError(f"{folds}-fold CV needs at least {2 * folds} patients, got {n}")
+    splits = list(RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=seed).split(np.arange(n)))
+    oof = {mth: np.full((repeats, n), np.nan) for mth in methods}
+    par = Parallel(n_jobs=n_jobs, return_as="generator")
+    jobs = (delayed(_fold_task)(data, tr, te, list(methods), pipeline_settings, ds) for tr, te in splits)
+    for i, (te, preds) in enumerate(par(jobs)):
+        for mth, p in preds.items():
+            oof[mth][i // folds, te] = p
+        if progress is not None:
+            progress(1)
+    cap = float(getattr(ds, "max_activity_mci", 1030.0))
+    ref = data.kin["ref_mci"].to_numpy(float)
+    rows = []
+    for mth in methods:
+        for r in range(repeats):
+            rows.append({"method": mth, "repeat": r, **schedule_metrics(oof[mth][r], ref, cap, margin)})
+    per_repeat = pd.DataFrame(rows)
+    summary = {mth: {k: _summarise(g[k]) for k in METRICS}
+               for mth, g in per_repeat.groupby("method", sort=False)}
+    return {"summary": summary, "per_repeat": per_repeat, "oof": oof}
+
+
+def _cohort_seed(seed: int, size: int, k: int) -> int:
+    return int(np.random.SeedSequence([int(seed), int(size), int(k)]).generate_state(1)[0])
+
+
+def _simulated_study_data(n: int, seed: int, ds) -> StudyData:
+    from ._contract import load_cohort
+    from ._simulate import simulate_cohort
+
+    sim = simulate_cohort(n, seed, dose_settings=ds)
+    cohort = load_cohort(patients=sim.patients, scans=sim.scans, need_target=True)
+    return prepare_study_data(cohort, ds)
+
+
+def _virtual_task(size, k, seed, test: StudyData, methods, ps, ds, margin):
+    train = _simulated_study_data(size, _cohort_seed(seed, size, k), ds)
+    preds = fit_predict_methods(train, test, methods, ps, ds)
+    cap = float(getattr(ds, "max_activity_mci", 1030.0))
+    ref = test.kin["ref_mci"].to_numpy(float)
+    return size, k, {m: schedule_metrics(p, ref, cap, margin) for m, p in preds.items()}
+
+
+def virtual_cohort_study(sizes: Sequence[int] = (74, 150, 300, 1000), n_cohorts: int = 50, *,
+                         test_patients: int = 1000, seed: int = 0, methods: Sequence[str] = tuple(METHODS),
+                         n_jobs: int = 1, pipeline_settings=None, dose_settings=None,
+                         progress: Callable[[int], None] | None = None, margin: float = 0.10) -> dict:
+    """The schedule comparison on many virtual training cohorts of each size.
+
+    For each size ``n`` and each of ``n_cohorts`` seeds, a virtual cohort of ``n``
+    patients is simulated (:func:`onescan._simulate.simulate_cohort`), every method is
+    fitted on it, and evaluated on one independent virtual test cohort of
+    ``test_patients`` patients (shared by all, seeded separately). Tasks run through
+    joblib (``n_jobs`` processes; any joblib backend, e.g. Dask or Ray, via
+    ``joblib.parallel_config``).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Training-cohort sizes (patients).
+    n_cohorts : int
+        Virtual cohorts per size.
+    test_patients : int
+        Size of the independent test cohort.
+    seed : int
+    methods : sequence of str
+    n_jobs : int
+    pipeline_settings, dose_settings : optional
+    progress : callable, optional
+        Called with 1 after each cohort.
+    margin : float
+
+    Returns
+    -------
+    dict
+        ``summary`` (size → method → metric → {mean, low, high}), ``per_cohort``
+        (DataFrame: size, cohort, method, metrics), ``test_patients``, ``sizes``, ``n_cohorts``.
+    """
+    from ._dosimetry import DoseSettings
+
+    ds = dose_settings if dose_settings is not None else DoseSettings()
+    sizes = [int(s) for s in sizes]
+    if any(s < 10 for s in sizes):
+        raise ValueError("virtual cohort sizes must be >= 10 patients")
+    if n_cohorts < 1:
+        raise ValueError("n_cohorts must be >= 1")
+    test_seed = int(np.random.SeedSequence([int(seed), 7_777_777]).generate_state(1)[0])
+    test = _simulated_study_data(int(test_patients), test_seed, ds)
+    # largest cohorts first: better load balance across workers
+    tasks = [(s, k) for s in sorted(sizes, reverse=True) for k in range(n_cohorts)]
+    par = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    jobs = (delayed(_virtual_task)(s, k, seed, test, list(methods), pipeline_settings, ds, margin)
+            for s, k in tasks)
+    rows = []
+    for s, k, res in par(jobs):
+        for mth, met in res.items():
+            rows.append({"size": s, "cohort": k, "method": mth, **met})
+        if progress is not None:
+            progress(1)
+    per_cohort = pd.DataFrame(rows).sort_values(["size", "cohort", "method"], kind="mergesort")
+    per_cohort = per_cohort.reset_index(drop=True)
+    summary: dict = {}
+    for s in sorted(sizes):
+        g = per_cohort[per_cohort["size"] == s]
+        summary[s] = {mth: {k: _summarise(g.loc[g["method"] == mth, k]) for k in METRICS} for mth in methods}
+    return {"summary": summary, "per_cohort": per_cohort, "test_patients": int(test_patients),
+            "test_seed": test_seed, "sizes": sorted(sizes), "n_cohorts": int(n_cohorts)}
+
+
+# ----------------------------------------------------------------------------- the study
+
+
+@dataclass
+class ScheduleSettings:
+    """Settings of :func:`schedule_study`.
+
+    Attributes
+    ----------
+    folds, repeats : int
+        Repeated k-fold CV on the cohort (``repeats=0`` skips it).
+    seed : int
+    virtual_cohorts : int
+        Virtual cohorts per size for the sample-size study (0 skips it).
+    sizes : tuple of int
+        Virtual training-cohort sizes, patients.
+    test_patients : int
+        Patients in the independent virtual test cohort.
+    methods : tuple of str
+        Keys of :data:`METHODS`.
+    overdose_margin : float
+        0.10: a liver dose above 1.1 × target counts as an overdose.
+    """
+
+    folds: int = 5
+    repeats: int = 20
+    seed: int = 0
+    virtual_cohorts: int = 0
+    sizes: tuple[int, ...] = (74, 150, 300, 1000)
+    test_patients: int = 1000
+    methods: tuple[str, ...] = tuple(METHODS)
+    overdose_margin: float = 0.10
+
+
+@dataclass
+class ScheduleResult:
+    """What :func:`schedule_study` measured (``metrics`` is JSON-ready)."""
+
+    metrics: dict
+    table: pd.DataFrame
+    cv_per_repeat: pd.DataFrame | None = None
+    virtual_per_cohort: pd.DataFrame | None = None
+    cv_oof: dict = field(default_factory=dict)
+    ids: np.ndarray | None = None
+    reference_mci: np.ndarray | None = None
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("onescan", "numpy", "pandas", "scikit-learn", "mlxtend", "joblib", "scipy"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _settings_dict(obj) -> dict:
+    if obj is None:
+        return {}
+    if hasattr(obj, "model_dump"):
+        return json.loads(obj.model_dump_json())
+    return dict(obj.__dict__)
+
+
+def _table(metrics: dict) -> pd.DataFrame:
+    rows = []
+    cv = metrics.get("cohort_cv")
+    if cv:
+        for mth, met in cv["summary"].items():
+            row = {"study": "cohort_cv", "training_patients": cv["training_patients_per_fold"],
+                   "method": mth, "scans": METHODS[mth].scans}
+            for k in METRICS:
+                for stat in ("mean", "low", "high"):
+                    row[f"{k}_{stat}"] = met[k][stat]
+            rows.append(row)
+    vc = metrics.get("virtual")
+    if vc:
+        for size, by_method in vc["summary"].items():
+            for mth, met in by_method.items():
+                row = {"study": "virtual", "training_patients": int(size), "method": mth,
+                       "scans": METHODS[mth].scans}
+                for k in METRICS:
+                    for stat in ("mean", "low", "high"):
+                        row[f"{k}_{stat}"] = met[k][stat]
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def schedule_study(cohort=None, settings: ScheduleSettings | None = None, *, pipeline_settings=None,
+                   dose_settings=None, n_jobs: int = 1,
+                   progress: Callable[[str, int, int], Callable[[int], None]] | None = None) -> ScheduleResult:
+    """Run the imaging-schedule study.
+
+    Parameters
+    ----------
+    cohort : onescan._contract.Cohort or None
+        The cohort for the repeated-CV comparison (None: only the virtual study runs,
+        or the built-in cohort when ``settings.repeats > 0``).
+    settings : ScheduleSettings, optional
+    pipeline_settings : onescan._pipeline.PipelineSettings, optional
+    dose_settings : onescan._dosimetry.DoseSettings, optional
+    n_jobs : int
+        joblib workers.
+    progress : callable, optional
+        ``progress(description, total) -> advance`` factory used to report progress;
+        ``advance(k)`` is called as work completes.
+
+    Returns
+    -------
+    ScheduleResult
+    """
+    from ._dosimetry import DoseSettings
+    from ._pipeline import PipelineSettings
+
+    s = settings if settings is not None else ScheduleSettings()
+    ds = dose_settings if dose_settings is not None else DoseSettings()
+    ps = pipeline_settings if pipeline_settings is not None else PipelineSettings()
+    methods = list(s.methods)
+    t0 = time.perf_counter()
+    metrics: dict = {
+        "study": "imaging schedule (which scans can be dropped)",
+        "settings": {"folds": s.folds, "repeats": s.repeats, "seed": s.seed,
+                     "virtual_cohorts": s.virtual_cohorts, "sizes": list(s.sizes),
+                     "test_patients": s.test_patients, "overdose_margin": s.overdose_margin,
+                     "n_jobs": n_jobs},
+        "dose_settings": _settings_dict(ds),
+        "pipeline_settings": _settings_dict(ps),
+        "methods": {m: {"label": METHODS[m].label, "scans": METHODS[m].scans, "kind": METHODS[m].kind}
+                    for m in methods},
+        "metric_labels": dict(METRICS),
+        "versions": _versions(),
+    }
+    result = ScheduleResult(metrics=metrics, table=pd.DataFrame())
+
+    if s.repeats > 0:
+        if cohort is None:
+            from ._simulate import default_cohort
+
+            cohort = default_cohort()
+        data = prepare_study_data(cohort, ds)
+        advance = progress("cross-validating on the cohort", s.folds * s.repeats) if progress else None
+        t1 = time.perf_counter()
+        cv = cohort_cv(data, methods, folds=s.folds, repeats=s.repeats, seed=s.seed, n_jobs=n_jobs,
+                       pipeline_settings=ps, dose_settings=ds, progress=advance, margin=s.overdose_margin)
+        inputs = {}
+        for key, src in cohort.sources.items():
+            entry = {"source": str(src)}
+            p = Path(str(src))
+            if p.is_file():
+                from ._io import sha256_file
+
+                entry["sha256"] = sha256_file(p)
+            inputs[key] = entry
+        ref = data.kin["ref_mci"].to_numpy(float)
+        metrics["cohort_cv"] = {
+            "n_patients": len(data),
+            "training_patients_per_fold": int(round(len(data) * (s.folds - 1) / s.folds)),
+            "mean_reference_mci": float(np.mean(np.minimum(ref, ds.max_activity_mci))),
+            "share_at_cap_pct": float(100.0 * np.mean(ref >= ds.max_activity_mci)),
+            "inputs": inputs,
+            "summary": cv["summary"],
+            "elapsed_s": time.perf_counter() - t1,
+        }
+        result.cv_per_repeat = cv["per_repeat"]
+        result.cv_oof = cv["oof"]
+        result.ids = data.ids
+        result.reference_mci = ref
+
+    if s.virtual_cohorts > 0:
+        total = s.virtual_cohorts * len(s.sizes)
+        advance = progress("virtual cohorts", total) if progress else None
+        t1 = time.perf_counter()
+        vc = virtual_cohort_study(s.sizes, s.virtual_cohorts, test_patients=s.test_patients, seed=s.seed,
+                                  methods=methods, n_jobs=n_jobs, pipeline_settings=ps, dose_settings=ds,
+                                  progress=advance, margin=s.overdose_margin)
+        metrics["virtual"] = {
+            "sizes": vc["sizes"], "n_cohorts": vc["n_cohorts"], "test_patients": vc["test_patients"],
+            "test_seed": vc["test_seed"],
+            "summary": {str(k): v for k, v in vc["summary"].items()},
+            "elapsed_s": time.perf_counter() - t1,
+        }
+        result.virtual_per_cohort = vc["per_cohort"]
+    metrics["elapsed_s"] = time.perf_counter() - t0
+    result.table = _table(metrics)
+    return result
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    return obj
+
+
+def _figure_png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _cv_figure(metrics: dict):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    summ = metrics["cohort_cv"]["summary"]
+    methods = [m for m in summ if m != "all_scans"]
+    labels = [metrics["methods"][m]["label"] for m in methods]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(methods) + 1.6), sharey=True)
+    ypos = np.arange(len(methods))[::-1]
+    for ax, key, title in ((axes[0], "rmse_mci", "RMSE vs full dosimetry (mCi)"),
+                           (axes[1], "overdose_pct", "Patients with liver dose > 1.1 × 24 Gy (%)")):
+        mean = np.array([summ[m][key]["mean"] for m in methods], dtype=float)
+        lo = np.array([summ[m][key]["low"] for m in methods], dtype=float)
+        hi = np.array([summ[m][key]["high"] for m in methods], dtype=float)
+        colors = ["#1f77b4" if metrics["methods"][m]["kind"] == "dosimetry" else "#d62728" for m in methods]
+        ax.errorbar(mean, ypos, xerr=[mean - lo, hi - mean], fmt="none", ecolor="grey", capsize=3)
+        ax.scatter(mean, ypos, c=colors, zorder=3)
+        ax.set_title(title, fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_xlim(left=0)
+    axes[0].set_yticks(ypos)
+    axes[0].set_yticklabels(labels, fontsize=8)
+    n = metrics["cohort_cv"]["n_patients"]
+    fig.suptitle(f"Scan subsets vs all scans: {metrics['settings']['folds']}-fold CV × "
+                 f"{metrics['settings']['repeats']} repeats, {n} patients (mean, 95 % interval); "
+                 "blue = dosimetry, red = ML", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _size_figure(metrics: dict):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    vc = metrics["virtual"]
+    sizes = [int(s) for s in vc["sizes"]]
+    methods = [m for m in metrics["methods"] if m != "all_scans"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    cmap = plt.get_cmap("tab10")
+    for ax, key, title in ((axes[0], "rmse_mci", "RMSE vs full dosimetry (mCi)"),
+                           (axes[1], "overdose_pct", "Liver dose > 1.1 × 24 Gy (%)")):
+        for i, m in enumerate(methods):
+            mean = np.array([vc["summary"][str(s)][m][key]["mean"] for s in sizes], dtype=float)
+            lo = np.array([vc["summary"][str(s)][m][key]["low"] for s in sizes], dtype=float)
+            hi = np.array([vc["summary"][str(s)][m][key]["high"] for s in sizes], dtype=float)
+            ls = "-" if metrics["methods"][m]["kind"] == "ml" else "--"
+            ax.plot(sizes, mean, ls, marker="o", color=cmap(i % 10), label=metrics["methods"][m]["label"])
+            ax.fill_between(sizes, lo, hi, color=cmap(i % 10), alpha=0.12)
+        ax.set_xscale("log")
+        ax.set_xticks(sizes)
+        ax.set_xticklabels([str(s) for s in sizes])
+        ax.set_xlabel("training patients")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7, loc="upper right")
+    fig.suptitle(f"Sample size: {vc['n_cohorts']} virtual cohorts per size, tested on "
+                 f"{vc['test_patients']} independent virtual patients (mean, 95 % interval)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _fmt(v, digits=1) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    return f"{v:.{digits}f}"
+
+
+def _render_html(metrics: dict, figures: dict[str, bytes]) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("onescan", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["num"] = _fmt
+    tmpl = env.get_template("schedule.html.j2")
+    figs = {k: base64.b64encode(v).decode("ascii") for k, v in figures.items()}
+    return tmpl.render(m=metrics, figures=figs, metric_labels=METRICS)
+
+
+def write_schedule_outputs(result: ScheduleResult, out_dir) -> dict[str, Path]:
+    """Write ``report.html``, ``metrics.json``, ``schedule_table.csv`` and figure PNGs.
+
+    Every file is written atomically (:mod:`onescan._io`). Also written when available:
+    ``cv_per_repeat.csv`` and ``virtual_per_cohort.csv``.
+
+    Parameters
+    ----------
+    result : ScheduleResult
+    out_dir : path-like
+        Output folder (created).
+
+    Returns
+    -------
+    dict of str → pathlib.Path
+        The files written.
+    """
+    import matplotlib.pyplot as plt
+
+    from ._io import atomic_write_bytes, atomic_write_text, write_table
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(exist_ok=True)
+    metrics = _jsonable(result.metrics)
+    figures: dict[str, bytes] = {}
+    if "cohort_cv" in metrics:
+        fig = _cv_figure(metrics)
+        figures["schedule_cv"] = _figure_png(fig)
+        plt.close(fig)
+    if "virtual" in metrics:
+        fig = _size_figure(metrics)
+        figures["sample_size"] = _figure_png(fig)
+        plt.close(fig)
+    paths: dict[str, Path] = {}
+    for name, png in figures.items():
+        p = out / "figures" / f"{name}.png"
+        atomic_write_bytes(p, png)
+        paths[f"figure_{name}"] = p
+    paths["table"] = out / "schedule_table.csv"
+    write_table(result.table, paths["table"])
+    if result.cv_per_repeat is not None:
+        paths["cv_per_repeat"] = out / "cv_per_repeat.csv"
+        write_table(result.cv_per_repeat, paths["cv_per_repeat"])
+    if result.virtual_per_cohort is not None:
+        paths["virtual_per_cohort"] = out / "virtual_per_cohort.csv"
+        write_table(result.virtual_per_cohort, paths["virtual_per_cohort"])
+    paths["metrics"] = out / "metrics.json"
+    atomic_write_text(paths["metrics"], json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    paths["report"] = out / "report.html"
+    atomic_write_text(paths["report"], _render_html(metrics, figures))
+    return paths
