@@ -1,0 +1,241 @@
+"""The ``onescan reproduce`` report: figures (matplotlib, PNG) and one self-contained HTML file.
+
+The HTML is rendered by jinja2 (``autoescape=True``) from the ``metrics`` dict that is
+also written to ``metrics.json``, so the report and the JSON agree number for number.
+Figures are embedded as base64 PNG (and also written to ``figures/``).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import math
+from typing import Mapping
+
+import numpy as np
+
+__all__ = ["make_figures", "render_report", "fmt"]
+
+logger = logging.getLogger(__name__)
+
+_COLORS = {"lasso": "#1f77b4", "body_mass": "#ff7f0e", "liver_mass": "#2ca02c", "stp": "#d62728"}
+
+
+def fmt(value, digits: int = 1, pct: bool = False) -> str:
+    """Format a number for the report (``–`` for missing values).
+
+    Parameters
+    ----------
+    value : float or None
+    digits : int, default 1
+        Decimals.
+    pct : bool, default False
+        Append ``%``.
+    """
+    if value is None:
+        return "–"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(v):
+        return "–"
+    s = f"{v:.{digits}f}"
+    if s.startswith("-") and float(s) == 0:
+        s = s[1:]
+    return s + ("%" if pct else "")
+
+
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _fig_pred_vs_actual(pd_: Mapping, metrics: Mapping) -> bytes:
+    import matplotlib.pyplot as plt
+
+    y, test, cap = pd_["y"], pd_["test"], pd_["cap"]
+    yt = y[test]
+    fig, ax = plt.subplots(figsize=(6.2, 5.6))
+    allv = [yt] + [p for p in pd_["split_pred"].values()]
+    finite = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in allv])
+    lo = max(0.0, float(np.min(finite)) * 0.85)
+    hi = max(float(np.max(finite)) * 1.08, cap * 1.05)
+    grid = np.linspace(0, hi, 50)
+    ax.fill_between(grid, 0.7 * grid, 1.3 * grid, color="0.85", label="±30% of prescribed")
+    ax.plot(grid, grid, color="0.3", lw=1, label="identity")
+    ax.axhline(cap, color="k", ls="--", lw=1)
+    ax.text(lo + 5, cap + 8, f"max manufactured {cap:.0f} mCi", fontsize=8)
+    for name, label in pd_["methods"].items():
+        p = pd_["split_pred"][name]
+        big = name == "lasso"
+        ax.scatter(yt, p, s=40 if big else 18, marker="o" if big else "x", color=_COLORS.get(name),
+                   label=label, zorder=3 if big else 2, alpha=1 if big else 0.7)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("prescribed activity (mCi, full dosimetry)")
+    ax.set_ylabel("predicted activity (mCi)")
+    ax.set_title(f"Published split: {len(test)} test patients")
+    ax.legend(fontsize=8, loc="upper left")
+    return _png(fig)
+
+
+def _fig_bland_altman(pd_: Mapping, metrics: Mapping) -> bytes:
+    import matplotlib.pyplot as plt
+
+    y, test = pd_["y"], pd_["test"]
+    p = pd_["split_pred"]["lasso"]
+    yt = y[test]
+    mean = (p + yt) / 2
+    diff = p - yt
+    m = metrics["split"]["metrics"]["lasso"]
+    fig, ax = plt.subplots(figsize=(6.2, 4.4))
+    # repeated-CV out-of-fold predictions (first repeat) in the background
+    oof = pd_["oof"]["lasso"][0]
+    ok = np.isfinite(oof)
+    ax.scatter(((oof + y) / 2)[ok], (oof - y)[ok], s=12, color="0.7", label="repeated CV, repeat 1 (all patients)")
+    ax.scatter(mean, diff, s=36, color=_COLORS["lasso"], label="published split (test patients)", zorder=3)
+    for key, ls, lab in (("ba_bias_mci", "-", "bias"), ("ba_loa_low_mci", "--", "95% limits"),
+                         ("ba_loa_high_mci", "--", None)):
+        v = m.get(key)
+        if v is not None:
+            ax.axhline(v, color=_COLORS["lasso"], ls=ls, lw=1, label=lab)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xlabel("mean of predicted and prescribed (mCi)")
+    ax.set_ylabel("predicted − prescribed (mCi)")
+    ax.set_title("Bland–Altman, LASSO pipeline")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def _fig_errors(pd_: Mapping, metrics: Mapping) -> bytes:
+    import matplotlib.pyplot as plt
+
+    y = pd_["y"]
+    data, labels = [], []
+    for name, label in pd_["methods"].items():
+        e = 100.0 * (pd_["oof"][name] - y[None, :]) / y[None, :]
+        e = e[np.isfinite(e)]
+        data.append(e)
+        labels.append(label.replace(" (one scan + clinical)", "").replace("Linear on ", ""))
+    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    ax.axhspan(-30, 30, color="0.9", label="±30%")
+    bp = ax.boxplot(data, whis=(5, 95), showfliers=False, patch_artist=True)
+    ax.set_xticks(range(1, len(labels) + 1), labels)
+    for patch, name in zip(bp["boxes"], pd_["methods"]):
+        patch.set_facecolor(_COLORS.get(name, "0.5"))
+        patch.set_alpha(0.6)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_ylabel("prediction error (% of prescribed)")
+    ax.set_title(f"Out-of-fold errors, {metrics['cv']['folds']}-fold CV × {metrics['cv']['repeats']} "
+                 "repeats (box: quartiles, whiskers: 5–95%)", fontsize=9)
+    ax.legend(fontsize=8, loc="upper right")
+    return _png(fig)
+
+
+def _fig_selection(pd_: Mapping, metrics: Mapping) -> bytes | None:
+    import matplotlib.pyplot as plt
+
+    s = pd_.get("selection_frequency")
+    if s is None or len(s) == 0:
+        return None
+    s = s.iloc[:20][::-1]
+    fig, ax = plt.subplots(figsize=(6.2, 0.28 * len(s) + 1.2))
+    ax.barh(range(len(s)), 100 * s.to_numpy(), color=_COLORS["lasso"])
+    ax.set_yticks(range(len(s)), [str(i) for i in s.index], fontsize=8)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of cross-validation fits selecting the feature")
+    ax.set_title("Selection frequency (top 20)")
+    return _png(fig)
+
+
+def _fig_example(pd_: Mapping, metrics: Mapping) -> bytes | None:
+    import matplotlib.pyplot as plt
+
+    ex = pd_.get("example")
+    if not ex or len(ex.get("time_h", [])) == 0:
+        return None
+    t, f = np.asarray(ex["time_h"]), np.asarray(ex["fraction"])
+    tmax = max(float(t.max()) * 1.3, 120.0)
+    grid = np.linspace(0, tmax, 200)
+    fig, ax = plt.subplots(figsize=(6.2, 4.2))
+    ax.scatter(t, 100 * f, color="k", zorder=3, label="liver uptake (all scans)")
+    lam = math.log(2) / ex["half_life_h"] if ex["half_life_h"] else float("nan")
+    a = ex["tiac_h"] * lam
+    ax.plot(grid, 100 * a * np.exp(-lam * grid), color=_COLORS["lasso"],
+            label=f"full dosimetry ({ex['fit_model'] or 'fit'}): T_eff {ex['half_life_h']:.1f} h, "
+                  f"TIAC {ex['tiac_h']:.1f} h")
+    if "stp_half_life_h" in ex:
+        lp = math.log(2) / ex["stp_half_life_h"]
+        t1, f1 = ex["stp_first_time_h"], ex["stp_first_fraction"]
+        ax.plot(grid, 100 * f1 * np.exp(-lp * (grid - t1)), color=_COLORS["stp"], ls="--",
+                label=f"single time point: population T_eff {ex['stp_half_life_h']:.1f} h, "
+                      f"TIAC {ex['stp_tiac_h']:.1f} h")
+        ax.scatter([t1], [100 * f1], s=90, facecolors="none", edgecolors=_COLORS["stp"], zorder=4,
+                   label="the one scan the model reads")
+    ax.set_xlabel("time after dosimetric infusion (h)")
+    ax.set_ylabel("liver activity (% of administered)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Example patient's liver time–activity curve")
+    ax.legend(fontsize=7.5)
+    return _png(fig)
+
+
+def make_figures(plot_data: Mapping, metrics: Mapping) -> dict[str, bytes]:
+    """Draw the report's figures.
+
+    Parameters
+    ----------
+    plot_data : mapping
+        ``ReproduceResult.plot_data``.
+    metrics : mapping
+        ``ReproduceResult.metrics``.
+
+    Returns
+    -------
+    dict of str → bytes
+        Figure name → PNG bytes, in report order (figures without data are left out).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    out = {}
+    for name, fn in (("predicted_vs_prescribed", _fig_pred_vs_actual), ("bland_altman", _fig_bland_altman),
+                     ("error_distribution", _fig_errors), ("selection_frequency", _fig_selection),
+                     ("example_tac", _fig_example)):
+        png = fn(plot_data, metrics)
+        if png is not None:
+            out[name] = png
+    return out
+
+
+def _env():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("onescan", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt"] = fmt
+    return env
+
+
+def render_report(metrics: Mapping, figures: Mapping[str, bytes]) -> str:
+    """Render the HTML report from ``metrics`` (the ``metrics.json`` content) and PNG figures.
+
+    Returns
+    -------
+    str
+        One self-contained HTML document (figures as base64 ``data:`` URIs).
+    """
+    b64 = {k: base64.b64encode(v).decode("ascii") for k, v in figures.items()}
+    tpl = _env().get_template("report.html.j2")
+    return tpl.render(m=metrics, figures=b64)

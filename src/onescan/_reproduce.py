@@ -1,0 +1,450 @@
+"""``onescan reproduce``: the seed study end to end, plus an honest evaluation.
+
+:func:`reproduce` runs, on one cohort: the reference dosimetry (for the target when the
+cohort has none, the single-time-point baseline's population half-life and the example
+time–activity curve), the one-scan feature matrix, the published 70/30 split with the
+LASSO pipeline and the three baselines, and repeated k-fold cross-validation of all four.
+It returns a :class:`ReproduceResult` whose ``metrics`` dict holds every number the
+report shows; :func:`write_outputs` writes ``report.html`` (rendered from that dict),
+``metrics.json``, ``predictions.csv`` and ``figures/*.png``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import math
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ._baselines import STP_COLUMNS, LinearOnColumn, SingleTimePointDosimetry
+from ._errors import InputError, Problem
+from ._evaluation import published_split, regression_metrics, repeated_cv, calibration, bland_altman
+from ._features import build_features, get_target
+from ._pipeline import PipelineSettings, coefficients, make_pipeline, selected_features
+
+__all__ = ["PAPER", "ReproduceResult", "reproduce", "write_outputs", "OUTPUT_FILES"]
+
+logger = logging.getLogger(__name__)
+
+#: The seed study's published results (seed/abstract.txt; SPEC §3). Activities in mCi.
+PAPER: dict = {
+    "source": "seed abstract (SIERRA, 74 patients, 70/30 split, LASSO alpha=0.3, mlxtend SFS)",
+    "lasso": {"r2": 0.71, "rmse_mci": 179.8, "within30_pct": 63.6, "rmse_mci_clinical": 167.4},
+    "mean_prescribed_mci": 716.4,
+    "body_mass": {"rmse_mci": 337.2},
+    "liver_mass": {"rmse_mci": 278.3},
+    "stp": {"rmse_mci": 331.8},
+    "robust_features": ["liver mass", "initial liver uptake", "AST (pre dosimetric infusion)",
+                        "AST (post dosimetric infusion)", "BSA", "LDH", "lymphocyte count",
+                        "neutrophil count"],
+}
+
+#: Methods compared, in report order: key → label.
+METHODS: dict[str, str] = {
+    "lasso": "LASSO pipeline (one scan + clinical)",
+    "body_mass": "Linear on body mass",
+    "liver_mass": "Linear on liver mass",
+    "stp": "Single time point MIRD",
+}
+
+#: Files written by :func:`write_outputs` (relative to the output folder).
+OUTPUT_FILES = ("report.html", "metrics.json", "predictions.csv")
+
+HALF_LIFE_COLUMN = "liver_effective_half_life_h"
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class ReproduceResult:
+    """What :func:`reproduce` computed.
+
+    Attributes
+    ----------
+    metrics : dict
+        JSON-serialisable: settings, inputs, cohort summary, the paper's table, the split
+        results, the repeated-CV summary, selection frequencies, the selected model.
+    predictions : pandas.DataFrame
+        One row per test patient of the published split (mCi).
+    plot_data : dict
+        Arrays for the figures (out-of-fold predictions, the example patient's curve).
+    """
+
+    metrics: dict
+    predictions: pd.DataFrame
+    plot_data: dict = field(default_factory=dict)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("onescan", "numpy", "pandas", "scipy", "scikit-learn", "mlxtend", "radioactivedecay",
+                "matplotlib", "jinja2", "joblib"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _inputs(cohort) -> dict:
+    from ._io import sha256_file
+
+    out = {}
+    for key in ("patients", "scans"):
+        src = (getattr(cohort, "sources", None) or {}).get(key)
+        entry = {"source": str(src) if src is not None else "in memory"}
+        if src is not None and Path(str(src)).is_file():
+            entry["sha256"] = sha256_file(src)
+        out[key] = entry
+    return out
+
+
+def _settings_dict(obj) -> dict:
+    if obj is None:
+        return {}
+    if hasattr(obj, "model_dump"):
+        d = obj.model_dump(mode="json")
+    elif hasattr(obj, "__dataclass_fields__"):
+        import dataclasses
+
+        d = dataclasses.asdict(obj)
+    else:
+        d = dict(vars(obj))
+    return json.loads(json.dumps(d, default=str))
+
+
+def _clean(o):
+    """Make ``o`` strictly JSON-serialisable (NaN/inf → None, numpy → Python)."""
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (float, np.floating)):
+        f = float(o)
+        return f if math.isfinite(f) else None
+    if isinstance(o, np.ndarray):
+        return _clean(o.tolist())
+    return o
+
+
+def _cohort_summary(cohort, X: pd.DataFrame, y: pd.Series, dose: pd.DataFrame, cap: float) -> dict:
+    p = cohort.patients
+    scans = cohort.scans
+    times = scans.groupby("patient_id")["time_h"].apply(lambda t: np.unique(t.to_numpy()).size)
+    first = scans.groupby("patient_id")["time_h"].min()
+    missing_share = X.isna().mean()
+    summary = {
+        "n_patients": int(len(p)),
+        "n_features": int(X.shape[1]),
+        "n_features_over_missing_limit": None,
+        "n_features_with_gaps": int((missing_share > 0).sum()),
+        "regions_first_scan": sorted(c.removeprefix("uptake_first_") for c in X.columns
+                                     if c.startswith("uptake_first_")),
+        "scans_per_patient_median": float(np.median(times)) if len(times) else float("nan"),
+        "first_scan_time_h_median": float(np.median(first)) if len(first) else float("nan"),
+        "target_mean_mci": float(y.mean()),
+        "target_sd_mci": float(y.std(ddof=1)) if len(y) > 1 else float("nan"),
+        "target_min_mci": float(y.min()),
+        "target_max_mci": float(y.max()),
+        "target_at_cap": int(np.sum(np.isclose(y.to_numpy(), cap) | (y.to_numpy() > cap))),
+        "effective_half_life_h_median": float(dose[HALF_LIFE_COLUMN].median()),
+    }
+    for col, key in (("age_y", "age_y_median"), ("weight_kg", "weight_kg_median"),
+                     ("liver_mass_g", "liver_mass_g_median")):
+        if col in p.columns:
+            summary[key] = float(pd.to_numeric(p[col], errors="coerce").median())
+    if "sex" in p.columns:
+        summary["n_male"] = int((p["sex"].astype(str).str.upper() == "M").sum())
+    flagged = dose["flags"].astype(str).str.len().gt(0) & dose["flags"].notna() if "flags" in dose else None
+    summary["n_dosimetry_flagged"] = int(flagged.sum()) if flagged is not None else 0
+    return summary
+
+
+def _models(X: pd.DataFrame, pipeline_settings, dose_settings) -> tuple[dict, dict, dict, list[str]]:
+    """The four methods, the columns each sees, and notes on methods that cannot run."""
+    models, columns, notes = {}, {}, []
+    feature_cols = [c for c in X.columns if c != HALF_LIFE_COLUMN]
+    models["lasso"] = make_pipeline(pipeline_settings)
+    columns["lasso"] = feature_cols
+    if "weight_kg" in X.columns and X["weight_kg"].notna().sum() >= 2:
+        models["body_mass"] = LinearOnColumn("weight_kg")
+        columns["body_mass"] = ["weight_kg"]
+    else:
+        notes.append("body-mass baseline skipped: the cohort has no weight_kg column")
+    models["liver_mass"] = LinearOnColumn("liver_mass_g")
+    columns["liver_mass"] = ["liver_mass_g"]
+    if "uptake_first_liver" in X.columns:
+        models["stp"] = SingleTimePointDosimetry(dose_settings=dose_settings, half_life_column=HALF_LIFE_COLUMN)
+        columns["stp"] = list(STP_COLUMNS) + [HALF_LIFE_COLUMN]
+    else:
+        notes.append("single-time-point baseline skipped: no liver region at the first scan")
+    selected = {"lasso": selected_features}
+    return models, columns, selected, notes
+
+
+def reproduce(
+    cohort,
+    *,
+    pipeline_settings: PipelineSettings | None = None,
+    dose_settings=None,
+    seed: int = 0,
+    folds: int = 5,
+    repeats: int = 20,
+    n_jobs: int = 1,
+    test_size: float = 0.3,
+    exclude=(),
+    progress: ProgressFn | None = None,
+) -> ReproduceResult:
+    """Run the seed study's protocol and the repeated cross-validation on ``cohort``.
+
+    Parameters
+    ----------
+    cohort : onescan._contract.Cohort
+        Canonical cohort; every patient needs whole-body and liver scans (≥ 2 liver time
+        points), ``liver_mass_g`` (g), and either ``prescribed_activity_mci`` or scans
+        from which the reference dosimetry computes it.
+    pipeline_settings : PipelineSettings, optional
+        The LASSO pipeline's settings (SPEC §3 defaults).
+    dose_settings : onescan._dosimetry.DoseSettings, optional
+        Dosimetry settings (fit model, S-values, target dose in Gy, cap in mCi).
+    seed : int, default 0
+        ``random_state`` of the published split and of the repeated CV.
+    folds, repeats : int, default 5, 20
+        Repeated k-fold settings.
+    n_jobs : int, default 1
+        joblib workers for the repeated CV.
+    test_size : float, default 0.3
+        Share of patients in the published split's test set.
+    exclude : iterable of str
+        ``patients`` columns not to use as features.
+    progress : callable(stage, advance, total), optional
+        Progress callback: ``stage`` names the step, ``advance`` units done, ``total``
+        the stage's size.
+
+    Returns
+    -------
+    ReproduceResult
+    """
+    from ._dosimetry import DoseSettings, compute_dose
+
+    ps = pipeline_settings if pipeline_settings is not None else PipelineSettings()
+    ds = dose_settings if dose_settings is not None else DoseSettings()
+    cap = float(getattr(ds, "max_activity_mci", 1030.0))
+    mu = float(getattr(ds, "mu_per_cm", 0.110))
+
+    def tick(stage, advance=1, total=1):
+        if progress is not None:
+            progress(stage, advance, total)
+
+    n = len(cohort.patients)
+    if n < max(folds, 10):
+        raise InputError(Problem(file=str(cohort.sources.get("patients", "patients")),
+                                 message=f"reproduce needs at least {max(folds, 10)} patients, got {n}"))
+    tick("reference dosimetry", 0, 1)
+    dose = compute_dose(cohort.patients, cohort.scans, ds)
+    dose = dose.assign(patient_id=dose["patient_id"].astype(str)).set_index("patient_id")
+    tick("reference dosimetry", 1, 1)
+
+    X = build_features(cohort, exclude=exclude, schedule="first", mu_per_cm=mu)
+    y = get_target(cohort, ds)
+    XA = X.join(dose[[HALF_LIFE_COLUMN]], how="left")
+    models, columns, selected, notes = _models(XA, ps, ds)
+
+    # --- the published split ---
+    tick("published split", 0, len(models))
+    train, test = published_split(n, seed=seed, test_size=test_size)
+    yv = y.to_numpy(dtype=float)
+    split_pred: dict[str, np.ndarray] = {}
+    fitted = {}
+    for name, est in models.items():
+        from sklearn.base import clone
+
+        m = clone(est).fit(XA.iloc[train][columns[name]], yv[train])
+        fitted[name] = m
+        split_pred[name] = np.asarray(m.predict(XA.iloc[test][columns[name]]), dtype=float)
+        tick("published split", 1, len(models))
+    split_metrics = {}
+    for name, pred in split_pred.items():
+        mm = regression_metrics(yv[test], pred, cap_mci=cap)
+        mm.update(calibration(yv[test], pred))
+        mm.update(bland_altman(yv[test], pred))
+        split_metrics[name] = mm
+    lasso = fitted["lasso"]
+    coef = coefficients(lasso)
+    n_kept = int(lasso.named_steps["filter"].support_.sum())
+
+    # --- repeated cross-validation ---
+    total = folds * repeats * len(models)
+    tick("repeated cross-validation", 0, total)
+    cv = repeated_cv(XA, yv, models, folds=folds, repeats=repeats, seed=seed, n_jobs=n_jobs,
+                     columns=columns, selected=selected, cap_mci=cap,
+                     progress=lambda k: tick("repeated cross-validation", k, total))
+
+    ids = X.index.to_numpy()
+    summary = _cohort_summary(cohort, X, y, dose, cap)
+    summary["n_features_over_missing_limit"] = int((X.isna().mean() > ps.max_missing).sum())
+    summary["n_features_kept_by_filter_train"] = n_kept
+    metrics = {
+        "onescan_report": "reproduce",
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "seed": int(seed),
+        "settings": {
+            "pipeline": _settings_dict(ps),
+            "dosimetry": _settings_dict(ds),
+            "split": {"test_size": test_size, "random_state": int(seed), "shuffle": True},
+            "cv": {"folds": int(folds), "repeats": int(repeats), "seed": int(seed),
+                   "interval": "2.5-97.5 percentile over repeats of the metric on each repeat's "
+                               "pooled out-of-fold predictions"},
+            "cap_mci": cap,
+            "excluded_columns": list(exclude),
+        },
+        "versions": _versions(),
+        "inputs": _inputs(cohort),
+        "cohort": summary,
+        "paper": PAPER,
+        "methods": {k: v for k, v in METHODS.items() if k in models},
+        "notes": notes,
+        "split": {
+            "n_train": int(len(train)),
+            "n_test": int(len(test)),
+            "test_mean_actual_mci": float(np.mean(yv[test])),
+            "metrics": split_metrics,
+            "stp_half_life_pop_h": float(fitted["stp"].half_life_pop_h_) if "stp" in fitted else None,
+            "selected_model": {
+                "features": [{"feature": k, "coefficient_mci": float(v)} for k, v in coef.items()
+                             if k != "(intercept)"],
+                "intercept_mci": float(coef["(intercept)"]),
+                "coefficient_unit": _coef_unit(ps),
+            },
+        },
+        "cv": {
+            "seed": int(seed),
+            "folds": int(folds),
+            "repeats": int(repeats),
+            "summary": cv.summary,
+            "selection_frequency": {k: {f: float(v) for f, v in s.items()}
+                                    for k, s in cv.selection_frequency.items()},
+        },
+    }
+    metrics = _clean(metrics)
+
+    pred = pd.DataFrame({"patient_id": ids[test], "actual_mci": yv[test]})
+    pred["predicted_mci"] = split_pred["lasso"]
+    pred["predicted_clipped_mci"] = np.clip(split_pred["lasso"], 0.0, cap)
+    pred["error_pct"] = 100.0 * (pred["predicted_mci"] - pred["actual_mci"]) / pred["actual_mci"]
+    pred["error_clipped_pct"] = 100.0 * (pred["predicted_clipped_mci"] - pred["actual_mci"]) / pred["actual_mci"]
+    for name in models:
+        if name != "lasso":
+            pred[f"{name}_mci"] = split_pred[name]
+    pred["cv_mean_predicted_mci"] = np.nanmean(cv.oof["lasso"], axis=0)[test]
+
+    plot_data = {
+        "ids": ids, "y": yv, "test": test, "train": train, "split_pred": split_pred,
+        "oof": cv.oof, "cap": cap, "methods": {k: METHODS[k] for k in models},
+        "selection_frequency": cv.selection_frequency.get("lasso"),
+        "example": _example_patient(cohort, dose, X, y, test, fitted.get("stp"), ds, mu),
+    }
+    return ReproduceResult(metrics=metrics, predictions=pred, plot_data=plot_data)
+
+
+def _coef_unit(ps: PipelineSettings) -> str:
+    return {"robust": "mCi per interquartile range of the feature",
+            "standard": "mCi per standard deviation of the feature",
+            "minmax": "mCi per training range of the feature",
+            "none": "mCi per unit of the feature"}[ps.scaler]
+
+
+def _example_patient(cohort, dose, X, y, test, stp, ds, mu) -> dict | None:
+    """Data for the example time–activity curve: the test patient with the median target."""
+    from ._quantify import quantify
+
+    if len(test) == 0:
+        return None
+    yt = y.iloc[test]
+    order = np.argsort(yt.to_numpy(), kind="mergesort")
+    pid = str(yt.index[order[len(order) // 2]])
+    scans = cohort.scans[cohort.scans["patient_id"].astype(str) == pid]
+    q = quantify(scans, mu_per_cm=mu)
+    q = q[q["region"] == "liver"].sort_values("time_h")
+    row = dose.loc[pid]
+    t_half = float(row[HALF_LIFE_COLUMN])
+    tiac = float(row["liver_tiac_h"])
+    out = {
+        "patient_id": pid,
+        "time_h": q["time_h"].to_numpy(dtype=float),
+        "fraction": q["fraction"].to_numpy(dtype=float),
+        "half_life_h": t_half,
+        "tiac_h": tiac,
+        "fit_model": str(row.get("fit_model", "")),
+        "prescribed_mci": float(y.loc[pid]),
+    }
+    if stp is not None:
+        xrow = X.loc[[pid]]
+        out["stp_half_life_h"] = float(stp.half_life_pop_h_)
+        out["stp_first_time_h"] = float(xrow["first_scan_time_h"].iloc[0])
+        out["stp_first_fraction"] = float(xrow["uptake_first_liver"].iloc[0])
+        out["stp_tiac_h"] = float(stp.tiac_h(xrow)[0])
+        out["stp_mci"] = float(stp.predict(xrow)[0])
+    return out
+
+
+def _check_out_dir(out_dir: Path, inputs: dict) -> None:
+    problems = []
+    if out_dir.exists() and not out_dir.is_dir():
+        problems.append(Problem(file=str(out_dir), message="--out must be a folder, but a file has that name"))
+    targets = {(out_dir / f).resolve() for f in OUTPUT_FILES}
+    for key, entry in inputs.items():
+        src = entry.get("source")
+        if src and src != "in memory" and Path(src).exists():
+            rp = Path(src).resolve()
+            if rp in targets or (out_dir / "figures").resolve() in rp.parents:
+                problems.append(Problem(file=str(src), message=f"the {key} input would be overwritten by "
+                                        "an output; choose another --out folder"))
+    if problems:
+        raise InputError(problems)
+
+
+def write_outputs(result: ReproduceResult, out_dir, *, progress: ProgressFn | None = None) -> dict[str, Path]:
+    """Write the report, metrics, predictions and figures into ``out_dir``.
+
+    Every file is written atomically (temporary file, then rename); the folder is created
+    if needed. The user's input files are never overwritten (checked before writing).
+
+    Returns
+    -------
+    dict of str → pathlib.Path
+        Output name → path written.
+    """
+    from ._io import atomic_write_bytes, atomic_write_text, write_table
+    from ._report import make_figures, render_report
+
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir, result.metrics.get("inputs", {}))
+    figures = make_figures(result.plot_data, result.metrics)
+    html = render_report(result.metrics, figures)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "figures").mkdir(exist_ok=True)
+    written = {}
+    for name, png in figures.items():
+        p = out_dir / "figures" / f"{name}.png"
+        atomic_write_bytes(p, png)
+        written[f"figures/{name}.png"] = p
+    write_table(result.predictions, out_dir / "predictions.csv")
+    written["predictions.csv"] = out_dir / "predictions.csv"
+    atomic_write_text(out_dir / "metrics.json", json.dumps(result.metrics, indent=2, allow_nan=False) + "\n")
+    written["metrics.json"] = out_dir / "metrics.json"
+    atomic_write_text(out_dir / "report.html", html)
+    written["report.html"] = out_dir / "report.html"
+    if progress is not None:
+        progress("writing outputs", 1, 1)
+    return written
