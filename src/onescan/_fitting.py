@@ -115,6 +115,8 @@ def _prepare(t_h, f):
         t = t[None, :]
     if y.ndim == 1:
         y = y[None, :]
+    if t.shape[0] == 1 and y.shape[0] > 1 and t.shape[1] == y.shape[1]:
+        t = np.broadcast_to(t, y.shape)  # one schedule shared by all patients
     if t.shape != y.shape:
         raise ValueError(f"times and fractions must have the same shape, got {t.shape} and {y.shape}")
     valid = np.isfinite(t) & np.isfinite(y)
@@ -309,6 +311,7 @@ def fit_tacs(t_h, f, method: str = "monoexp", lambda_phys_per_h: float | None = 
     ----------
     t_h : array-like, shape (n_patients, n_points) or (n_points,)
         Scan times after the end of infusion, h; NaN pads patients with fewer points.
+        A 1-D array is one schedule shared by every row of ``f``.
     f : array-like, same shape
         Fraction of the administered activity in the region (not decay-corrected);
         NaN pads. Points where ``t_h`` or ``f`` is NaN are ignored.
