@@ -154,8 +154,8 @@ class _Problems:
             out.extend(lst)
             if rule in self._extra:
                 n, f = self._extra[rule]
-                out.append(Problem(f, f"… and {n} more problem{'s' if n != 1 else ''} of this kind "
-                                      f"({lst[-1].message.split(':')[0]})"))
+                out.append(Problem(f, f"… and {n} more problem{'s' if n != 1 else ''} of the same kind as "
+                                      "the line above", column=lst[-1].column))
         return out
 
 
