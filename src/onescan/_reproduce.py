@@ -30,7 +30,7 @@ from ._evaluation import published_split, regression_metrics, repeated_cv, calib
 from ._features import build_features, get_target
 from ._pipeline import PipelineSettings, coefficients, make_pipeline, selected_features
 
-__all__ = ["PAPER", "ReproduceResult", "reproduce", "write_outputs", "OUTPUT_FILES"]
+__all__ = ["PAPER", "ReproduceResult", "reproduce", "write_outputs", "check_outputs", "OUTPUT_FILES"]
 
 logger = logging.getLogger(__name__)
 
@@ -398,20 +398,33 @@ def _example_patient(cohort, dose, X, y, test, stp, ds, mu) -> dict | None:
     return out
 
 
-def _check_out_dir(out_dir: Path, inputs: dict) -> None:
+def _check_out_dir(out_dir: Path, sources: dict) -> None:
     problems = []
     if out_dir.exists() and not out_dir.is_dir():
         problems.append(Problem(file=str(out_dir), message="--out must be a folder, but a file has that name"))
     targets = {(out_dir / f).resolve() for f in OUTPUT_FILES}
-    for key, entry in inputs.items():
-        src = entry.get("source")
+    figures = (out_dir / "figures").resolve()
+    for key, src in sources.items():
         if src and src != "in memory" and Path(src).exists():
             rp = Path(src).resolve()
-            if rp in targets or (out_dir / "figures").resolve() in rp.parents:
+            if rp in targets or figures in rp.parents:
                 problems.append(Problem(file=str(src), message=f"the {key} input would be overwritten by "
-                                        "an output; choose another --out folder"))
+                                        "an output of onescan reproduce; choose another --out folder"))
     if problems:
         raise InputError(problems)
+
+
+def check_outputs(out_dir, cohort) -> None:
+    """Check, before any work, that the outputs can go to ``out_dir``.
+
+    Raises
+    ------
+    InputError
+        ``out_dir`` is an existing file, or an output would overwrite one of the cohort's
+        input files.
+    """
+    sources = {k: str(v) for k, v in (getattr(cohort, "sources", None) or {}).items()}
+    _check_out_dir(Path(out_dir), sources)
 
 
 def write_outputs(result: ReproduceResult, out_dir, *, progress: ProgressFn | None = None) -> dict[str, Path]:
@@ -429,7 +442,7 @@ def write_outputs(result: ReproduceResult, out_dir, *, progress: ProgressFn | No
     from ._report import make_figures, render_report
 
     out_dir = Path(out_dir)
-    _check_out_dir(out_dir, result.metrics.get("inputs", {}))
+    _check_out_dir(out_dir, {k: e.get("source") for k, e in result.metrics.get("inputs", {}).items()})
     figures = make_figures(result.plot_data, result.metrics)
     html = render_report(result.metrics, figures)
     out_dir.mkdir(parents=True, exist_ok=True)

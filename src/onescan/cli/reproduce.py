@@ -1,0 +1,170 @@
+"""``onescan reproduce``: the seed study end to end (SPEC §3–§4), thin over :mod:`onescan._reproduce`."""
+
+from __future__ import annotations
+
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .._errors import InputError, Problem
+from ._app import app
+from ._options import (
+    CohortDirArg,
+    FitMethod,
+    FitOpt,
+    MassScaling,
+    MassScalingOpt,
+    MaxActivityOpt,
+    MuPerCmOpt,
+    PatientsOpt,
+    ScansOpt,
+    SValuesOpt,
+    TargetGyOpt,
+    cohort_from_options,
+    dose_settings_from_options,
+)
+
+_MODEL = "Model"
+_EVAL = "Evaluation"
+
+
+class Selector(str, Enum):
+    """Sequential feature selector implementations."""
+
+    fast = "fast"
+    mlxtend = "mlxtend"
+    none = "none"
+
+
+def _collect(problems: list[Problem], fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def _pipeline_settings(problems: list[Problem], **kw):
+    from pydantic import ValidationError
+
+    from .._pipeline import PipelineSettings
+
+    k = kw.pop("k_features")
+    if k is not None:
+        k = k.strip().lower()
+        if k not in ("best", "parsimonious"):
+            try:
+                k = int(k)
+            except ValueError:
+                problems.append(Problem("--k-features", f"must be a whole number, 'best' or 'parsimonious', got {k!r}"))
+                return None
+        kw["k_features"] = k
+    try:
+        return PipelineSettings(**kw)
+    except ValidationError as exc:
+        for e in exc.errors():
+            name = "--" + str(e["loc"][0]).replace("_", "-") if e.get("loc") else "options"
+            problems.append(Problem(name, f"invalid value {e.get('input')!r}: {e['msg']}"))
+        return None
+
+
+@app.command("reproduce")
+def reproduce(
+    cohort_dir: CohortDirArg = None,
+    patients: PatientsOpt = None,
+    scans: ScansOpt = None,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="DIR",
+        help="Folder for report.html, metrics.json, predictions.csv and figures/ (created if needed).")
+    ] = Path("onescan-results"),
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the 70/30 split and of the repeated CV.")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=-1, rich_help_panel=_EVAL,
+                                      help="Parallel workers for the repeated CV (-1: all cores).")] = 1,
+    folds: Annotated[int, typer.Option("--folds", min=2, rich_help_panel=_EVAL,
+                                       help="Folds of the repeated k-fold cross-validation.")] = 5,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, rich_help_panel=_EVAL,
+                                         help="Repeats of the k-fold cross-validation.")] = 20,
+    test_size: Annotated[float, typer.Option("--test-size", min=0.05, max=0.5, rich_help_panel=_EVAL,
+                                             help="Test share of the published split.")] = 0.3,
+    selector: Annotated[Selector, typer.Option("--selector", case_sensitive=False, rich_help_panel=_MODEL,
+                                               help="Sequential feature selector: onescan's fast one, "
+                                                    "mlxtend's, or none.")] = Selector.fast,
+    k_features: Annotated[Optional[str], typer.Option(
+        "--k-features", metavar="K", rich_help_panel=_MODEL,
+        help="Features to select: a number, 'best' or 'parsimonious'.")] = "8",
+    alpha: Annotated[float, typer.Option("--alpha", rich_help_panel=_MODEL, help="Lasso L1 penalty.")] = 0.3,
+    max_missing: Annotated[float, typer.Option("--max-missing", rich_help_panel=_MODEL,
+                                               help="Drop features missing in more than this share of "
+                                                    "training patients.")] = 0.2,
+    exclude: Annotated[Optional[list[str]], typer.Option(
+        "--exclude", metavar="COLUMN", rich_help_panel=_MODEL,
+        help="A patients column not to use as a feature (repeatable).")] = None,
+    fit: FitOpt = FitMethod.monoexp,
+    mass_scaling: MassScalingOpt = MassScaling.split,
+    s_values: SValuesOpt = None,
+    mu_per_cm: MuPerCmOpt = 0.110,
+    target_gy: TargetGyOpt = 24.0,
+    max_activity_mci: MaxActivityOpt = 1030.0,
+) -> None:
+    """Reproduce the published one-scan study and evaluate it honestly.
+
+    Without input files, runs on onescan's built-in virtual cohort of 74 patients.
+    Fits the published LASSO pipeline on the seeded 70/30 split, compares it with the
+    body-mass, liver-mass and single-time-point baselines, cross-validates everything
+    (--folds × --repeats), and writes an HTML report with the paper's table beside
+    this run's numbers, metrics.json, predictions.csv and figures/ into --out.
+    """
+    from .._reproduce import check_outputs, reproduce as run, write_outputs
+
+    problems: list[Problem] = []
+    ds = _collect(problems, dose_settings_from_options, fit=fit, mass_scaling=mass_scaling, s_values=s_values,
+                  mu_per_cm=mu_per_cm, target_gy=target_gy, max_activity_mci=max_activity_mci)
+    if ds is not None and ds.s_values is not None:
+        _collect(problems, ds.s_table)
+    ps = _pipeline_settings(problems, k_features=k_features, selector=selector.value, alpha=alpha,
+                            max_missing=max_missing)
+    if jobs == 0:
+        problems.append(Problem("--jobs", "must be a positive number of workers or -1 for all cores"))
+    if cohort_dir is None and patients is None and scans is None:
+        from .._simulate import default_cohort
+
+        cohort = default_cohort()
+    else:
+        cohort = _collect(problems, cohort_from_options, cohort_dir, patients, scans, need_dosimetry=True)
+    if cohort is not None:
+        _collect(problems, check_outputs, out, cohort)
+    if problems:
+        raise InputError(problems)
+
+    console = Console(stderr=True, highlight=False)
+    t0 = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, advance: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], advance=advance, total=total)
+
+        result = run(cohort, pipeline_settings=ps, dose_settings=ds, seed=seed, folds=folds, repeats=repeats,
+                     n_jobs=jobs, test_size=test_size, exclude=tuple(exclude or ()), progress=progress)
+        write_outputs(result, out, progress=progress)
+    m = result.metrics
+    lasso = m["split"]["metrics"]["lasso"]
+    cv = m["cv"]["summary"]["lasso"]
+    console.print(
+        f"published split ({m['split']['n_test']} test patients): LASSO r² {lasso['r2']:.2f}, "
+        f"RMSE {lasso['rmse_mci']:.1f} mCi, {lasso['within30_pct']:.1f}% within 30% "
+        f"(paper: r² 0.71, RMSE 179.8 mCi, 63.6%)", markup=False)
+    console.print(
+        f"repeated CV {folds}×{repeats}: r² {cv['r2']['mean']:.2f} [{cv['r2']['low']:.2f}, {cv['r2']['high']:.2f}], "
+        f"RMSE {cv['rmse_mci']['mean']:.1f} [{cv['rmse_mci']['low']:.1f}, {cv['rmse_mci']['high']:.1f}] mCi",
+        markup=False)
+    console.print(f"wrote {out / 'report.html'} and metrics.json, predictions.csv, figures/ "
+                  f"in {time.perf_counter() - t0:.1f} s", markup=False)
