@@ -13,3 +13,5 @@ from ._app import app, main  # noqa: F401
 # Command modules register themselves on `app` when imported (one line each).
 from . import validate  # noqa: F401,E402
 from . import dose  # noqa: F401,E402
+from . import schedule  # noqa: F401,E402
+from . import reproduce  # noqa: F401,E402
