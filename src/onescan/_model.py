@@ -124,14 +124,20 @@ _UNIT_TOKENS: dict[str, str] = {
     "g": "g", "kg": "kg", "mg": "mg", "ug": "µg", "ng": "ng", "pg": "pg",
     "cm": "cm", "mm": "mm", "m": "m", "m2": "m²", "cm2": "cm²",
     "ml": "mL", "l": "L", "dl": "dL", "ul": "µL", "fl": "fL",
-    "h": "h", "d": "d", "y": "y", "s": "s", "min": "min", "wk": "wk",
-    "gy": "Gy", "mgy": "mGy", "pct": "%", "percent": "%",
-    "u": "U", "iu": "IU", "mu": "mU", "mmol": "mmol", "umol": "µmol", "nmol": "nmol", "mol": "mol",
-    "meq": "mEq", "cells": "cells", "x10e9": "10⁹", "10e9": "10⁹", "e9": "10⁹", "x10e12": "10¹²",
-    "10e12": "10¹²", "e12": "10¹²", "x10e3": "10³", "10e3": "10³", "k": "10³",
-    "mmhg": "mmHg", "bpm": "/min", "kgm2": "kg/m²", "ratio": "ratio", "fraction": "fraction",
-    "counts": "counts", "score": "score",
+    "h": "h", "d": "d", "y": "y", "s": "s", "ms": "ms", "min": "min", "wk": "wk", "months": "months",
+    "gy": "Gy", "mgy": "mGy", "pct": "%", "percent": "%", "c": "°C", "hu": "HU",
+    "u": "U", "iu": "IU", "miu": "mIU", "mmol": "mmol", "umol": "µmol", "nmol": "nmol", "mol": "mol",
+    "meq": "mEq", "cells": "cells", "1e9": "10⁹", "x10e9": "10⁹", "1e12": "10¹²", "x10e12": "10¹²",
+    "1e3": "10³", "hpf": "HPF", "mmhg": "mmHg", "bpm": "/min", "n": "count",
+    "ratio": "ratio", "fraction": "fraction", "counts": "counts", "score": "score", "grade": "grade",
 }
+#: Qualifiers after the unit (``ast_u_per_l_pre``: before the dosimetric infusion).
+_QUALIFIERS = ("pre", "post")
+#: Compound suffixes the token rules cannot spell.
+_SPECIAL_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("ml_per_min_1_73m2", "mL/min/1.73 m²"), ("per_100_wbc", "/100 WBC"), ("kg_m2", "kg/m²"),
+    ("pct_pred", "% of predicted"),
+)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -160,12 +166,19 @@ def unit_from_column(name: str) -> str:
     if name == "sex_male":
         return "0/1"
     tokens = name.lower().split("_")
-    # "<a>_per_<b>" and "<a>_per_<b>_<c>" (e.g. u_per_l, mg_per_dl, x10e9_per_l)
-    if "per" in tokens:
+    while len(tokens) > 1 and tokens[-1] in _QUALIFIERS:
+        tokens = tokens[:-1]
+    stem = "_".join(tokens)
+    for suffix, unit in _SPECIAL_SUFFIXES:
+        if stem.endswith("_" + suffix):
+            return unit
+    # "<a>_per_<b>[_<c>]" (u_per_l, mg_per_dl, 1e9_per_l) and "<quantity>_per_<b>" (rate_per_min)
+    if "per" in tokens[1:]:
         i = len(tokens) - 1 - tokens[::-1].index("per")
-        num, den = tokens[i - 1] if i >= 1 else "", tokens[i + 1:]
-        if num in _UNIT_TOKENS and den and all(t in _UNIT_TOKENS for t in den):
-            return _UNIT_TOKENS[num] + "/" + "·".join(_UNIT_TOKENS[t] for t in den)
+        den = tokens[i + 1:]
+        if den and all(t in _UNIT_TOKENS for t in den):
+            num = _UNIT_TOKENS.get(tokens[i - 1], "") if i >= 2 else ""
+            return num + "/" + "·".join(_UNIT_TOKENS[t] for t in den)
     last = tokens[-1] if len(tokens) > 1 else ""
     return _UNIT_TOKENS.get(last, "")
 
@@ -367,8 +380,7 @@ class OnescanModel:
             raise InputError(Problem(
                 "<scans>", "this model reads the first scan (features "
                 + ", ".join(self.scan_features_) + "): give the scans table (the first image is enough)"))
-        return load_cohort(patients=patients, scans=scans, need_dosimetry=False, need_target=False,
-                           need_scans=needs_scans, need_activity=False, min_liver_points=0)
+        return load_cohort(patients=patients, scans=scans, **self.load_rules())
 
     def features(self, patients, scans=None) -> pd.DataFrame:
         """The model's feature table for new patients, aligned to the training columns.
@@ -494,6 +506,33 @@ class OnescanModel:
         level = self._check_level(level)
         X = self.features(patients, scans)
         return self._predict_features(X, level)
+
+    def predict_cohort(self, cohort, level=None) -> pd.DataFrame:
+        """:meth:`predict` for an already loaded :class:`onescan._contract.Cohort`.
+
+        Parameters
+        ----------
+        cohort : onescan._contract.Cohort
+            Validated cohort (e.g. from ``load_cohort(..., need_dosimetry=False)``).
+        level : float, optional
+            Interval level (default: the model's).
+
+        Returns
+        -------
+        pandas.DataFrame
+            As :meth:`predict`.
+        """
+        level = self._check_level(level)
+        return self._predict_features(self._features_from_cohort(cohort), level)
+
+    def load_rules(self) -> dict:
+        """Keyword arguments of :func:`onescan._contract.load_cohort` for this model's input.
+
+        Nothing the model does not use is required: no dosimetric activity, no target,
+        no second scan; the scans table only when a scan feature was selected.
+        """
+        return dict(need_dosimetry=False, need_target=False, need_scans=bool(self.scan_features_),
+                    need_activity=False, min_liver_points=0)
 
     def _predict_features(self, X: pd.DataFrame, level: float) -> pd.DataFrame:
         y_pred, low, high = self.conformal_.predict_interval(X, level=level)

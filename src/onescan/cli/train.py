@@ -1,0 +1,236 @@
+"""``onescan train``: fit the published model on a whole cohort and write a safe model file."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .._errors import InputError, Problem
+from ._app import app
+from ._options import (
+    CohortDirArg,
+    FitMethod,
+    FitOpt,
+    MassScaling,
+    MassScalingOpt,
+    MaxActivityOpt,
+    MuPerCmOpt,
+    PatientsOpt,
+    ScansOpt,
+    SValuesOpt,
+    TargetGyOpt,
+    cohort_from_options,
+    dose_settings_from_options,
+)
+
+_PIPE = "Pipeline"
+_MODEL = "Model and intervals"
+
+
+class Selector(str, Enum):
+    """Sequential feature selector implementations."""
+
+    fast = "fast"
+    mlxtend = "mlxtend"
+    none = "none"
+
+
+class Scaler(str, Enum):
+    """Scaling step."""
+
+    robust = "robust"
+    standard = "standard"
+    minmax = "minmax"
+    none = "none"
+
+
+class Regressor(str, Enum):
+    """Final regressor."""
+
+    lasso = "lasso"
+    ridge = "ridge"
+    linear = "linear"
+
+
+class Schedule(str, Enum):
+    """Which scans the model reads."""
+
+    first = "first"
+    first_24h = "first+24h"
+
+
+def _collect(problems: list[Problem], fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def _patient_columns(cohort_dir: Path | None, patients: Path | None) -> list[str]:
+    """Column names of the patients table ([] if unreadable: loading reports why)."""
+    from .._io import find_cohort_files, read_table
+
+    try:
+        path = patients if patients is not None else (
+            find_cohort_files(cohort_dir, require_scans=False)[0] if cohort_dir is not None else None)
+        return [] if path is None else list(read_table(path).columns)
+    except InputError:
+        return []
+
+
+def pipeline_settings_from_options(**kw):
+    """``PipelineSettings`` from command-line values; invalid values → InputError naming the option."""
+    from .._pipeline import PipelineSettings
+
+    k = kw.pop("k_features")
+    try:
+        kw["k_features"] = int(k)
+    except ValueError:
+        kw["k_features"] = k
+    try:
+        return PipelineSettings(**kw)
+    except ValueError as exc:  # pydantic.ValidationError
+        errors = getattr(exc, "errors", None)
+        if callable(errors):
+            raise InputError([Problem("--" + str(e.get("loc", ("option",))[0]).replace("_", "-"),
+                                      e.get("msg", "invalid value")) for e in errors()]) from exc
+        raise InputError(Problem("options", str(exc))) from exc
+
+
+@app.command("train")
+def train_command(
+    cohort_dir: CohortDirArg = None,
+    patients: PatientsOpt = None,
+    scans: ScansOpt = None,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="MODEL.skops",
+        help="Model file to write (.skops); its card MODEL.card.json is written beside it.")] = Path("model.skops"),
+    seed: Annotated[int, typer.Option("--seed", rich_help_panel=_MODEL,
+                                      help="Seed of the interval folds and of the repeated CV.")] = 0,
+    level: Annotated[float, typer.Option("--level", rich_help_panel=_MODEL,
+                                         help="Default level of the prediction intervals (0–1).")] = 0.9,
+    interval_folds: Annotated[int, typer.Option(
+        "--interval-folds", min=2, rich_help_panel=_MODEL,
+        help="Folds of the CV+ conformal intervals (the number of patients gives the jackknife+).")] = 10,
+    cv_folds: Annotated[int, typer.Option("--cv-folds", min=2, rich_help_panel=_MODEL,
+                                          help="Folds of the repeated cross-validation in the card.")] = 5,
+    cv_repeats: Annotated[int, typer.Option("--cv-repeats", min=0, rich_help_panel=_MODEL,
+                                            help="Repeats of the cross-validation (0: skip).")] = 20,
+    schedule: Annotated[Schedule, typer.Option("--schedule", rich_help_panel=_MODEL,
+                                               help="Which scans the model reads.")] = Schedule.first,
+    exclude: Annotated[Optional[list[str]], typer.Option(
+        "--exclude", metavar="COLUMN", rich_help_panel=_PIPE,
+        help="Patients column to keep out of the features (repeatable).")] = None,
+    max_missing: Annotated[float, typer.Option("--max-missing", rich_help_panel=_PIPE,
+                                               help="Drop features with more than this share missing.")] = 0.2,
+    selector: Annotated[Selector, typer.Option("--selector", rich_help_panel=_PIPE,
+                                               help="Sequential feature selector.")] = Selector.fast,
+    k_features: Annotated[str, typer.Option("--k-features", rich_help_panel=_PIPE,
+                                            help="Features to select: a number, 'best' or 'parsimonious'.")] = "8",
+    floating: Annotated[bool, typer.Option("--floating/--no-floating", rich_help_panel=_PIPE,
+                                           help="Floating selection.")] = False,
+    selector_cv: Annotated[int, typer.Option("--selector-cv", rich_help_panel=_PIPE,
+                                             help="Folds of the selector's internal CV.")] = 5,
+    alpha: Annotated[float, typer.Option("--alpha", rich_help_panel=_PIPE, help="Lasso L1 penalty.")] = 0.3,
+    scaler: Annotated[Scaler, typer.Option("--scaler", rich_help_panel=_PIPE, help="Scaling step.")] = Scaler.robust,
+    model: Annotated[Regressor, typer.Option("--model", rich_help_panel=_PIPE,
+                                             help="Final regressor.")] = Regressor.lasso,
+    fit: FitOpt = FitMethod.monoexp,
+    mass_scaling: MassScalingOpt = MassScaling.split,
+    s_values: SValuesOpt = None,
+    mu_per_cm: MuPerCmOpt = 0.110,
+    target_gy: TargetGyOpt = 24.0,
+    max_activity_mci: MaxActivityOpt = 1030.0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel worker processes.")] = 1,
+) -> None:
+    """Fit the published one-scan model on a whole cohort and write a safe model file.
+
+    The target is prescribed_activity_mci when the patients table has it, otherwise the
+    capped activity computed by the reference dosimetry (the dosimetry options apply).
+    Without COHORT_DIR or --patients/--scans the built-in 74-patient cohort is used.
+    Writes MODEL.skops (skops, no pickle) and MODEL.card.json (versions, settings, seed,
+    input hashes, features with units and training ranges, selected features and
+    coefficients, repeated-CV performance, SHA-256 of the model file).
+    """
+    from .._model import save_model, train
+
+    problems: list[Problem] = []
+    if out.suffix.lower() != ".skops":
+        problems.append(Problem(str(out), "the model file name must end in .skops (--out)"))
+    if out.exists() and out.is_dir():
+        problems.append(Problem(str(out), "--out is a folder; give a file name such as model.skops"))
+    if not 0.0 < level < 1.0:
+        problems.append(Problem("--level", f"must be between 0 and 1, got {level:g}"))
+    ps = _collect(problems, pipeline_settings_from_options, max_missing=max_missing, selector=selector.value,
+                  k_features=k_features, floating=floating, selector_cv=selector_cv, alpha=alpha,
+                  scaler=scaler.value, model=model.value)
+    ds = _collect(problems, dose_settings_from_options, fit=fit, mass_scaling=mass_scaling, s_values=s_values,
+                  mu_per_cm=mu_per_cm, target_gy=target_gy, max_activity_mci=max_activity_mci)
+    if cohort_dir is None and patients is None and scans is None:
+        from .._simulate import default_cohort
+
+        cohort = _collect(problems, default_cohort)
+        source = "built-in 74-patient virtual cohort"
+    else:
+        from .._contract import rules_for
+
+        rules = rules_for("train", _patient_columns(cohort_dir, patients))
+        cohort = _collect(problems, cohort_from_options, cohort_dir, patients, scans, **rules)
+        source = str(cohort_dir or patients)
+    if cohort is not None and exclude:
+        for c in exclude:
+            if c not in cohort.patients.columns:
+                problems.append(Problem(str(cohort.sources.get("patients", "<patients>")), column=c,
+                                        message="--exclude names a column that is not in the patients table"))
+    if cohort is not None and not problems:
+        n = len(cohort.patients)
+        if interval_folds > n:
+            problems.append(Problem("--interval-folds", f"{interval_folds} folds need at least {interval_folds} "
+                                                        f"patients; the cohort has {n}"))
+        if cv_repeats and cv_folds > n:
+            problems.append(Problem("--cv-folds", f"{cv_folds} folds need at least {cv_folds} patients; "
+                                                  f"the cohort has {n}"))
+        if level > n / (n + 1.0):
+            problems.append(Problem("--level", f"{n} patients support interval levels up to {n / (n + 1):.4f}"))
+    if problems:
+        raise InputError(problems)
+
+    console = Console(stderr=True, highlight=False)
+    total = cv_folds * cv_repeats + 1 + interval_folds
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task(f"training on {len(cohort.patients)} patients", total=total)
+        result = train(cohort, pipeline_settings=ps, dose_settings=ds, seed=seed, interval_level=level,
+                       interval_folds=interval_folds, cv_folds=cv_folds, cv_repeats=cv_repeats,
+                       schedule=schedule.value, exclude=exclude or (), n_jobs=jobs,
+                       progress=lambda k: bar.advance(task, k))
+    model_path, card_path = save_model(result, out)
+
+    card = result.card_
+    t = Table(title="onescan train", show_header=False, title_justify="left")
+    t.add_column("", style="bold")
+    t.add_column("")
+    t.add_row("cohort", f"{source} ({card['n_patients']} patients)")
+    t.add_row("target", str(card.get("target_source", "")))
+    t.add_row("schedule", f"{result.schedule}: {card.get('schedule_description', '')}")
+    coefs = card.get("coefficients") or {}
+    t.add_row("selected features", ", ".join(f"{f} ({coefs[f]:+.3g})" if f in coefs else f
+                                             for f in result.selected_features_) or "none")
+    metrics = (card.get("cross_validation") or {}).get("metrics") or {}
+    for key, label, unit in (("r2", "repeated-CV r²", ""), ("rmse_mci", "repeated-CV RMSE", " mCi"),
+                             ("rmse_mci_clinical", "repeated-CV RMSE, capped", " mCi"),
+                             ("within30_pct", "repeated-CV within 30 %", " %")):
+        m = metrics.get(key)
+        if m and m.get("mean") is not None:
+            t.add_row(label, f"{m['mean']:.3g}{unit} (95 % interval {m['low']:.3g}–{m['high']:.3g})")
+    t.add_row("interval", f"CV+ conformal, {result.conformal_.n_folds} folds, default level {level:g}")
+    t.add_row("model", str(model_path))
+    t.add_row("card", str(card_path))
+    console.print(t)
