@@ -15,3 +15,5 @@ from . import validate  # noqa: F401,E402
 from . import dose  # noqa: F401,E402
 from . import schedule  # noqa: F401,E402
 from . import reproduce  # noqa: F401,E402
+from . import train  # noqa: F401,E402
+from . import predict  # noqa: F401,E402
