@@ -61,6 +61,7 @@ import pandas as pd
 from scipy.special import log_ndtr
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
@@ -310,17 +311,11 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("censor_iterations must be an integer ≥ 1")
         if self.alpha is not None and not (np.isfinite(self.alpha) and self.alpha >= 0):
             raise ValueError("alpha must be a finite number ≥ 0 or None")
-        if not isinstance(X, pd.DataFrame):
-            X = np.asarray(X)
-            if X.ndim != 2:
-                raise ValueError(f"Expected a 2D array for X, got shape {X.shape}.")
-            if X.dtype.kind not in "biuf":
-                X = X.astype(float)
-        y = np.asarray(y, dtype=float).ravel()
-        if len(y) != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} values.")
-        if X.shape[0] < 2:
-            raise ValueError(f"HybridDosimetryRegressor needs at least 2 samples, got {X.shape[0]}.")
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None")
+        X = _validated(X, self, ensure_min_samples=2)
+        y = column_or_1d(check_array(y, ensure_2d=False, dtype=np.float64, input_name="y"), warn=True)
+        check_consistent_length(X, y)
         if not np.all(np.isfinite(y)) or np.any(y <= 0):
             raise ValueError("HybridDosimetryRegressor needs finite prescribed activities > 0 (mCi) as y.")
         f1 = _column(X, self.uptake_column, "first-image liver uptake")
@@ -392,12 +387,7 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
 
     def _check_X(self, X):
         check_is_fitted(self, "pipeline_")
-        if not isinstance(X, pd.DataFrame):
-            X = np.asarray(X)
-            if X.ndim != 2:
-                raise ValueError(f"Expected a 2D array for X, got shape {X.shape}.")
-            if X.dtype.kind not in "biuf":
-                X = X.astype(float)
+        X = _validated(X, self, ensure_min_samples=1)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but HybridDosimetryRegressor is expecting "
@@ -443,6 +433,19 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.target_tags.positive_only = True
         return tags
+
+
+def _validated(X, estimator, ensure_min_samples):
+    """Check X like scikit-learn does (2-D, numeric, not sparse, not complex, NaN allowed).
+
+    DataFrames are returned unchanged (their column names reach the pipeline); other
+    input is returned as the checked float array.
+    """
+    arr = check_array(X, accept_sparse=False, dtype="numeric", ensure_all_finite="allow-nan",
+                      ensure_min_samples=ensure_min_samples, estimator=estimator)
+    if isinstance(X, pd.DataFrame):
+        return X
+    return np.asarray(arr, dtype=float)
 
 
 def _take(X, mask):
