@@ -155,7 +155,7 @@ def fast_selector_available() -> bool:
 
 def _regressor(settings: PipelineSettings):
     if settings.model == "lasso":
-        return Lasso(alpha=settings.alpha, max_iter=10000)
+        return Lasso(alpha=settings.alpha)
     if settings.model == "ridge":
         return Ridge(alpha=settings.alpha)
     return LinearRegression()
@@ -178,7 +178,7 @@ def make_selector(settings: PipelineSettings):
     else:
         from mlxtend.feature_selection import SequentialFeatureSelector
     return SequentialFeatureSelector(
-        Lasso(alpha=settings.alpha, max_iter=10000),
+        Lasso(alpha=settings.alpha),
         k_features=settings.k_features,
         forward=settings.forward,
         floating=settings.floating,
