@@ -102,10 +102,7 @@ def dose(
 ) -> None:
     """Reference MIRD liver dosimetry: TIAC, dose per mCi and the activity for the target dose.
 
-    Reads a cohort (COHORT_DIR or --patients/--scans), quantifies the conjugate-view
-    scans, fits the liver time–activity curve, scales the I-131 liver S-value to each
-    patient's liver mass and writes one row per patient to --out (.csv, .xlsx or
-    .parquet). Without --out the table is printed as CSV on stdout.
+    Reads a cohort (COHORT_DIR or --patients/--scans), quantifies the conjugate-view scans, fits the liver time–activity curve, scales the I-131 liver S-value to each patient's liver mass and writes one row per patient to --out (.csv, .xlsx or .parquet). Without --out the table is printed as CSV on stdout.
     """
     from .._dosimetry import compute_dose
     from .._io import table_format, write_table
