@@ -500,3 +500,25 @@ def test_empty_background_and_acquisition_cells_get_defaults(tiny_cohort_frames)
     r = c.scans[(c.scans["patient_id"] == "001") & (c.scans["time_h"] == 1.0)
                 & (c.scans["region"] == s.loc[0, "region"])].iloc[0]
     assert r["background_anterior"] == 0.0 and r["acquisition_s"] == 1.0
+
+
+def test_region_spelling_variants(tiny_cohort_frames):
+    p, s = tiny_cohort_frames
+    s["region"] = s["region"].replace({"whole_body": "Whole Body", "liver": "LIVER"})
+    c = load_cohort(p, s)
+    assert set(c.scans["region"]) == {"whole_body", "liver", "spleen"}
+
+
+def test_numeric_patient_ids_in_dataframes(tiny_cohort_frames):
+    p, s = tiny_cohort_frames
+    p["patient_id"] = [1, 2, 10]
+    s["patient_id"] = s["patient_id"].astype(int).astype(float)  # 1.0 → "1"
+    c = load_cohort(p, s)
+    assert c.patients["patient_id"].tolist() == ["1", "2", "10"]
+    assert c.scans["patient_id"].unique().tolist() == ["1", "2", "10"]
+
+
+def test_empty_scans_table(tiny_cohort_frames):
+    p, s = tiny_cohort_frames
+    probs = problems(p, s.iloc[0:0])
+    assert [x.message for x in probs] == ["the scans table has no rows"]

@@ -8,7 +8,7 @@ tables are in canonical form (:func:`normalise_patients`, :func:`normalise_scans
 * ``patients``: ``patient_id`` (str), ``dosimetric_activity_mbq`` (MBq),
   ``liver_mass_g`` (g), ``prescribed_activity_mci`` (mCi, when given), ``sex``
   (``"F"``/``"M"``), every other column unchanged (numeric text becomes float).
-* ``scans``: ``patient_id``, ``time_h`` (h), ``region`` (lower case),
+* ``scans``: ``patient_id``, ``time_h`` (h), ``region`` (lower case, ``_`` for blanks),
   ``counts_anterior``/``counts_posterior`` (counts), ``background_*`` (counts, 0
   when absent), ``acquisition_s`` (s, 1 when absent), ``thickness_cm`` (cm, NaN
   when absent), ``fraction_injected`` (NaN when absent); sorted by patient (in
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,8 +177,7 @@ def _pid(df: pd.DataFrame, i) -> str | None:
         return None
     if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
         return None
-    v = str(v).strip()
-    return v or None
+    return _id(v)
 
 
 def _fmt(v) -> str:
@@ -194,6 +194,26 @@ def _is_missing(v) -> bool:
     if isinstance(v, float) and np.isnan(v):
         return True
     return isinstance(v, str) and v.strip() == ""
+
+
+def _id(v) -> str | None:
+    """A patient identifier as stripped text (7 and 7.0 → "7"); None when empty."""
+    if _is_missing(v):
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return str(v)
+    if isinstance(v, (np.integer, int)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v).strip() or None
+
+
+def _region(v) -> str | None:
+    """Region name: stripped, lower case, blanks and hyphens as "_" ("Whole Body" → "whole_body")."""
+    if _is_missing(v):
+        return None
+    return re.sub(r"[\s\-]+", "_", str(v).strip().lower()) or None
 
 
 def _to_float(s: pd.Series) -> pd.Series:
@@ -272,7 +292,7 @@ def _id_problems(df: pd.DataFrame, label: str, probs: _Problems, unique: bool) -
         if _is_missing(v):
             probs.add(f"{label}:empty-id", Problem(label, "empty patient_id", row=_row(i), column="patient_id"))
     if unique:
-        clean = ids.map(lambda v: None if _is_missing(v) else str(v).strip())
+        clean = ids.map(_id)
         dup = clean.notna() & clean.duplicated(keep=False)
         first_row = {}
         for i in np.flatnonzero(dup.to_numpy()):
@@ -412,8 +432,8 @@ def validate_cohort(patients_df: pd.DataFrame, scans_df: pd.DataFrame | None, *,
     if not all(c in sc.columns for c in required):
         return probs.to_list()
 
-    pid = sc["patient_id"].map(lambda v: None if _is_missing(v) else str(v).strip())
-    region = sc["region"].map(lambda v: None if _is_missing(v) else str(v).strip().lower())
+    pid = sc["patient_id"].map(_id)
+    region = sc["region"].map(_region)
     t = _to_float(sc["time_h"])
     # duplicate (patient, time, region)
     key = pd.DataFrame({"p": pid, "t": t, "r": region})
@@ -430,7 +450,7 @@ def validate_cohort(patients_df: pd.DataFrame, scans_df: pd.DataFrame | None, *,
                                    patient_id=k[0]))
     # unknown patients
     if has_pid:
-        known_ids = set(pat["patient_id"].map(lambda v: None if _is_missing(v) else str(v).strip())) - {None}
+        known_ids = set(pat["patient_id"].map(_id)) - {None}
         unknown: dict[str, list[int]] = {}
         for i, p in enumerate(pid.tolist()):
             if p is not None and p not in known_ids:
@@ -472,11 +492,12 @@ def validate_cohort(patients_df: pd.DataFrame, scans_df: pd.DataFrame | None, *,
         has_wb_first = pd.Series((frame["r"] == "whole_body").to_numpy() & at_first,
                                  index=frame.index).groupby(frame["p"], sort=False).any()
         if has_pid:
-            for i, p in enumerate(pat["patient_id"].tolist()):
-                if _is_missing(p):
+            for i, p in enumerate(pat["patient_id"].map(_id).tolist()):
+                if p is None:
                     continue
-                p = str(p).strip()
                 if p not in t_first.index:
+                    if len(sc) == 0:
+                        continue  # already reported: the scans table has no rows
                     probs.add("s:no-scans", Problem(P, f"patient has no scans in {S}", row=_row(i),
                                                     column="patient_id", patient_id=p))
                     continue
@@ -530,8 +551,7 @@ def normalise_patients(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy().reset_index(drop=True)
     out.columns = [str(c).strip() for c in out.columns]
     if "patient_id" in out.columns:
-        out["patient_id"] = out["patient_id"].map(lambda v: pd.NA if _is_missing(v) else str(v).strip()
-                                                  ).astype("string").astype(object)
+        out["patient_id"] = out["patient_id"].map(_id).astype(object)
     for c in PATIENT_NUMERIC_RULES:
         if c in out.columns:
             out[c] = _to_float(out[c])
@@ -562,7 +582,8 @@ def normalise_patients(df: pd.DataFrame) -> pd.DataFrame:
 def normalise_scans(df: pd.DataFrame) -> pd.DataFrame:
     """Canonical scans table (call on validated input).
 
-    ``region`` lower-cased and stripped; numeric columns float; absent optional
+    ``region`` stripped and lower-cased, blanks and hyphens inside as ``_``
+    (``"Whole Body"`` → ``"whole_body"``); numeric columns float; absent optional
     columns filled with their defaults (background 0 counts, acquisition 1 s,
     thickness and fraction_injected NaN), empty background/acquisition cells too;
     canonical columns first, extra columns after; rows sorted by patient (order of
@@ -580,8 +601,8 @@ def normalise_scans(df: pd.DataFrame) -> pd.DataFrame:
     """
     out = df.copy().reset_index(drop=True)
     out.columns = [str(c).strip() for c in out.columns]
-    out["patient_id"] = out["patient_id"].map(lambda v: str(v).strip()).astype(object)
-    out["region"] = out["region"].map(lambda v: str(v).strip().lower()).astype(object)
+    out["patient_id"] = out["patient_id"].map(_id).astype(object)
+    out["region"] = out["region"].map(_region).astype(object)
     for c in SCAN_NUMERIC_RULES:
         if c in out.columns:
             out[c] = _to_float(out[c])
