@@ -522,3 +522,16 @@ def test_empty_scans_table(tiny_cohort_frames):
     p, s = tiny_cohort_frames
     probs = problems(p, s.iloc[0:0])
     assert [x.message for x in probs] == ["the scans table has no rows"]
+
+
+def test_rows_are_positions_whatever_the_index(tiny_cohort_frames):
+    p, s = tiny_cohort_frames
+    p = p.set_index(pd.Index([10, 20, 30]))
+    p["weight_kg"] = pd.Series([" 72 ", "1,5", "80.0 "], index=p.index, dtype=object)
+    s = s.iloc[::-1]  # index 26..0
+    s.loc[26, "counts_anterior"] = -1.0  # first data row of the reversed table
+    probs = problems(p, s)
+    w = one(probs, "'1,5'")
+    assert (w.row, w.patient_id) == (3, "002")
+    c = one(probs, "must be ≥ 0")
+    assert (c.file, c.row, c.patient_id) == ("<scans>", 2, "010")

@@ -344,6 +344,10 @@ def validate_cohort(patients_df: pd.DataFrame, scans_df: pd.DataFrame | None, *,
     """
     if need_activity is None:
         need_activity = need_dosimetry
+    # Row numbers are positions in the file (header = row 1), whatever the index.
+    patients_df = patients_df.reset_index(drop=True)
+    if scans_df is not None:
+        scans_df = scans_df.reset_index(drop=True)
     probs = _Problems()
     P, S = patients_label, scans_label
 
