@@ -25,6 +25,7 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["CrossConformalPlus", "max_level_for"]
@@ -138,7 +139,7 @@ class CrossConformalPlus(RegressorMixin, BaseEstimator):
         Xf = X if hasattr(X, "iloc") else X_checked
         n = len(y)
         if self.n_folds > n:
-            raise ValueError(f"n_folds={self.n_folds} is larger than the number of rows ({n})")
+            raise ValueError(f"n_samples={n} is fewer than n_folds={self.n_folds}")
         splits = list(self._cv().split(np.zeros((n, 1))))
         base = self._base()
         fitted = Parallel(n_jobs=self.n_jobs)(
@@ -216,5 +217,5 @@ class CrossConformalPlus(RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
+        tags.input_tags.allow_nan = get_tags(self._base()).input_tags.allow_nan
         return tags

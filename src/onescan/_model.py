@@ -298,7 +298,11 @@ class OnescanModel:
     feature_names_ : list of str
         Columns of the feature table, in training order.
     selected_features_ : list of str
-        Features the final model uses; only these matter at prediction.
+        Features chosen by the feature selector (all features without one).
+    used_features_ : list of str
+        Selected features with a non-zero coefficient in the final model: only these
+        influence a prediction, so only these are required, range-checked and named
+        when imputed.
     scan_features_ : list of str
         The selected features read from the scans (empty: the model needs no scans).
     feature_info_ : dict
@@ -325,12 +329,14 @@ class OnescanModel:
         The card read beside the file by :func:`load_model` (None before saving).
     """
 
-    def __init__(self, *, conformal_, feature_names_, selected_features_, scan_features_, feature_info_,
+    def __init__(self, *, conformal_, feature_names_, selected_features_, used_features_, scan_features_,
+                 feature_info_,
                  imputed_values_, first_scan_time_max_h, schedule, exclude, mu_per_cm, target_gy,
                  max_activity_mci, interval_level, card_):
         self.conformal_ = conformal_
         self.feature_names_ = list(feature_names_)
         self.selected_features_ = list(selected_features_)
+        self.used_features_ = list(used_features_)
         self.scan_features_ = list(scan_features_)
         self.feature_info_ = feature_info_
         self.imputed_values_ = imputed_values_
@@ -356,7 +362,7 @@ class OnescanModel:
 
     def __repr__(self) -> str:
         return (f"OnescanModel(n_train={self.n_train_}, schedule={self.schedule!r}, "
-                f"selected={self.selected_features_!r}, interval_level={self.interval_level})")
+                f"used_features={self.used_features_!r}, interval_level={self.interval_level})")
 
     # ---------------------------------------------------------------- predict
 
@@ -440,11 +446,11 @@ class OnescanModel:
             X = _encode_patients(cohort.patients, [c for c in self.exclude if c in cohort.patients.columns])
             X.index = pd.Index(ids, name="patient_id")
         X = self._fill_indicators(X, cohort.patients)
-        missing = [f for f in self.selected_features_ if f not in X.columns]
+        missing = [f for f in self.used_features_ if f not in X.columns]
         if missing:
             raise InputError([
                 Problem(S if _SCAN_FEATURE_RE.match(f) else P,
-                        "the model needs this feature (it was selected in training) but the column is "
+                        "the model needs this feature (selected in training, non-zero coefficient) but the column is "
                         "missing" + (f"; unit {self.feature_info_.get(f, {}).get('unit')}"
                                      if self.feature_info_.get(f, {}).get("unit") else ""),
                         column=f)
@@ -561,7 +567,7 @@ class OnescanModel:
         out = []
         for k in range(len(X)):
             msgs = []
-            for f in self.selected_features_:
+            for f in self.used_features_:
                 v = X[f].iloc[k]
                 info = self.feature_info_.get(f, {})
                 unit = info.get("unit", "")
@@ -641,10 +647,12 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
     conf = CrossConformalPlus(pipeline, n_folds=min(interval_folds, len(y)), shuffle=True,
                               random_state=seed, n_jobs=n_jobs).fit(X, y)
     selected, coefs, intercept = _selected_and_coefficients(conf.estimator_)
+    used = [f for f in selected if coefs.get(f, 1.0) != 0.0]
     info = _feature_ranges(X)
     for f in info:
         info[f]["selected"] = f in selected
-    scan_feats = [f for f in selected if _SCAN_FEATURE_RE.match(f)]
+        info[f]["used"] = f in used
+    scan_feats = [f for f in used if _SCAN_FEATURE_RE.match(f)]
     t_max = float(np.nanmax(X["first_scan_time_h"])) if "first_scan_time_h" in X.columns \
         and X["first_scan_time_h"].notna().any() else None
     q_levels = {}
@@ -667,6 +675,8 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
                    "min": float(y.min()), "max": float(y.max())},
         "features": [{"name": f, **info[f]} for f in X.columns],
         "selected_features": selected,
+        "used_features": used,
+        "scan_features": scan_feats,
         "coefficients": coefs,
         "intercept": intercept,
         "coefficients_note": "mCi per unit of the scaled feature (RobustScaler: per interquartile range); "
@@ -683,7 +693,8 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
     base_card.update(_jsonable(card or {}))
     model = OnescanModel(
         conformal_=conf, feature_names_=[str(c) for c in X.columns], selected_features_=selected,
-        scan_features_=scan_feats, feature_info_=info, imputed_values_=_imputed_values(conf.estimator_),
+        used_features_=used, scan_features_=scan_feats, feature_info_=info,
+        imputed_values_=_imputed_values(conf.estimator_),
         first_scan_time_max_h=t_max, schedule=schedule, exclude=list(exclude), mu_per_cm=mu_per_cm,
         target_gy=target_gy, max_activity_mci=max_activity_mci, interval_level=interval_level,
         card_=_jsonable(base_card),

@@ -23,6 +23,15 @@ def _fmt(v, digits: int = 4) -> str:
     return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
 
 
+def _short(warnings: str) -> str:
+    """Feature names of a warnings cell (the full text is in the output file)."""
+    if not warnings:
+        return ""
+    return ", ".join("capped" if w.startswith("prediction above") else
+                     "not positive" if w.startswith("prediction") else w.split(" ", 1)[0]
+                     for w in warnings.split("; "))
+
+
 @app.command("predict")
 def predict_command(
     cohort_dir: CohortDirArg = None,
@@ -86,7 +95,7 @@ def predict_command(
     head.add_column("", style="bold")
     head.add_column("")
     head.add_row("model", f"{model} (trained on {fitted.n_train_} patients, schedule {fitted.schedule})")
-    head.add_row("selected features", ", ".join(fitted.selected_features_))
+    head.add_row("features used", ", ".join(fitted.used_features_) or "none (intercept only)")
     head.add_row("patients", str(n))
     head.add_row("interval level", f"{float(result['interval_level'].iloc[0]) if n else fitted.interval_level:g}")
     head.add_row("capped at the maximum activity", str(capped))
@@ -94,10 +103,10 @@ def predict_command(
     head.add_row("written to", str(out))
     console.print(head)
     rows = Table(title=None if n <= _MAX_ROWS_SHOWN else f"first {_MAX_ROWS_SHOWN} of {n} patients")
-    for label in ("patient", "mCi", "GBq", "capped mCi", "interval mCi", "liver Gy", "warnings"):
-        rows.add_column(label, justify="left" if label in ("patient", "warnings") else "right")
+    for label in ("patient", "mCi", "GBq", "capped mCi", "interval mCi", "liver Gy", "warnings (see file)"):
+        rows.add_column(label, justify="left" if label[0] in "pw" else "right")
     for rec in result.head(_MAX_ROWS_SHOWN).itertuples(index=False):
         rows.add_row(rec.patient_id, _fmt(rec.predicted_activity_mci), _fmt(rec.predicted_activity_gbq, 3),
                      _fmt(rec.predicted_activity_capped_mci), f"{_fmt(rec.interval_low_mci)}–"
-                     f"{_fmt(rec.interval_high_mci)}", _fmt(rec.liver_dose_gy_at_capped, 3), rec.warnings)
+                     f"{_fmt(rec.interval_high_mci)}", _fmt(rec.liver_dose_gy_at_capped, 3), _short(rec.warnings))
     console.print(rows)
