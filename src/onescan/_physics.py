@@ -206,7 +206,30 @@ def load_s_values(path: str | os.PathLike | None = None, nuclide: str = "I-131",
     InputError
         Listing every problem of the file (missing columns, non-numeric or
         non-positive values, Δ and S disagreeing, no row for the pair, duplicates).
+
+    Notes
+    -----
+    Results are cached per file (path, modification time and size), so calling
+    this in a loop costs nothing after the first call.
     """
+    key = None
+    if path is not None:
+        try:
+            st = os.stat(path)
+            key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
+        except OSError:
+            key = None  # read_table reports the missing file
+    if path is None or key is not None:
+        return _load_cached(key, nuclide, source, target)
+    return _load_s_values(path, nuclide, source, target)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_cached(key, nuclide: str, source: str, target: str) -> SValueTable:
+    return _load_s_values(None if key is None else key[0], nuclide, source, target)
+
+
+def _load_s_values(path, nuclide: str, source: str, target: str) -> SValueTable:
     if path is None:
         p = _default_s_values_path()
         df = pd.read_csv(p, dtype=str, keep_default_na=False)
@@ -301,11 +324,6 @@ def load_s_values(path: str | os.PathLike | None = None, nuclide: str = "I-131",
     return SValueTable(want_nuc, source.lower(), target.lower(), float(m_ref), float(s_np), float(s_p), text)
 
 
-@functools.lru_cache(maxsize=8)
-def _default_table(nuclide: str) -> SValueTable:
-    return load_s_values(None, nuclide=nuclide)
-
-
 def s_value_mgy_per_mbq_s(liver_mass_g, scaling: str = "split", table: SValueTable | None = None) -> np.ndarray:
     """Liver self-dose S-value scaled to the patient's liver mass.
 
@@ -327,7 +345,7 @@ def s_value_mgy_per_mbq_s(liver_mass_g, scaling: str = "split", table: SValueTab
     if scaling not in MASS_SCALINGS:
         raise ValueError(f"mass scaling must be one of {', '.join(MASS_SCALINGS)}, not {scaling!r}")
     if table is None:
-        table = _default_table("I-131")
+        table = load_s_values(None, nuclide="I-131")
     m = np.asarray(liver_mass_g, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = table.reference_mass_g / np.where(m > 0, m, np.nan)
