@@ -6,4 +6,15 @@ __version__ = "0.1.0"
 
 from ._errors import InputError, Problem  # noqa: E402
 
-__all__ = ["InputError", "Problem", "__version__"]
+__all__ = ["InputError", "Problem", "__version__", "train", "OnescanModel", "load_model", "save_model"]
+
+# Public names imported on first use, so `import onescan` (and the CLI) stays light.
+_LAZY = {"train": "._model", "OnescanModel": "._model", "load_model": "._model", "save_model": "._model"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
