@@ -464,13 +464,12 @@ def validate_cohort(patients_df: pd.DataFrame, scans_df: pd.DataFrame | None, *,
             probs.add("s:unknown", Problem(S, f"scans for patient {p!r} ({n} row{'s' if n != 1 else ''}), who is "
                                               f"not in the patients table ({P})", row=_row(rows[0]),
                                            column="patient_id", patient_id=p))
-    else:
-        known_ids = set()
 
     if need_dosimetry:
-        fi = _to_float(sc["fraction_injected"]) if has_fraction else pd.Series(np.nan, index=sc.index)
-        ca = _to_float(sc["counts_anterior"]) if "counts_anterior" in sc.columns else pd.Series(np.nan, index=sc.index)
-        cp = _to_float(sc["counts_posterior"]) if "counts_posterior" in sc.columns else pd.Series(np.nan, index=sc.index)
+        def col(c):
+            return _to_float(sc[c]) if c in sc.columns else pd.Series(np.nan, index=sc.index)
+
+        fi, ca, cp = col("fraction_injected"), col("counts_anterior"), col("counts_posterior")
         has_counts = ca.notna() & cp.notna()
         usable = has_counts | fi.notna()
         if all(c in sc.columns for c in count_cols) or has_fraction:
