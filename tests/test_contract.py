@@ -535,3 +535,30 @@ def test_rows_are_positions_whatever_the_index(tiny_cohort_frames):
     assert (w.row, w.patient_id) == (3, "002")
     c = one(probs, "must be ≥ 0")
     assert (c.file, c.row, c.patient_id) == ("<scans>", 2, "010")
+
+
+@pytest.mark.parametrize("ext", [".csv", ".xlsx", ".parquet"])
+def test_files_give_the_same_cohort_as_frames(tmp_path, tiny_cohort_frames, ext):
+    p, s = tiny_cohort_frames
+    s = s.assign(thickness_cm=21.5, background_anterior=3.0)
+    ref = load_cohort(p, s)
+    write_table(p, tmp_path / f"patients{ext}")
+    write_table(s, tmp_path / f"scans{ext}")
+    c = load_cohort(folder=tmp_path)
+    pd.testing.assert_frame_equal(c.patients, ref.patients, check_dtype=False)
+    pd.testing.assert_frame_equal(c.scans, ref.scans, check_dtype=False)
+    for col in ("time_h", "counts_anterior", "acquisition_s", "thickness_cm", "fraction_injected"):
+        assert c.scans[col].dtype == np.float64
+
+
+def test_non_numeric_cell_in_xlsx(tmp_path, tiny_cohort_frames):
+    p, s = tiny_cohort_frames
+    s = as_object(s, "time_h")
+    s.loc[7, "time_h"] = "24 h"
+    write_table(p, tmp_path / "patients.xlsx")
+    write_table(s, tmp_path / "scans.xlsx")
+    with pytest.raises(InputError) as e:
+        load_cohort(folder=tmp_path)
+    (pr,) = e.value.problems
+    assert pr.file == str(tmp_path / "scans.xlsx") and pr.row == 9 and pr.column == "time_h"
+    assert "'24 h'" in pr.message
