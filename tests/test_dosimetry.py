@@ -159,6 +159,15 @@ def test_doubtful_patients_flagged_not_dropped():
     assert np.isnan(got.loc[3, "prescribed_activity_mci"])
 
 
+def test_no_whole_body_reference_flagged():
+    p, s = counts_cohort()
+    s = s[~((s["patient_id"] == "P1") & (s["region"] == "whole_body"))]
+    got = compute_dose(p, s)
+    assert got["patient_id"].tolist() == ["P1", "P2"]
+    assert "unquantified_liver_points" in got.loc[0, "flags"] and "fit_failed" in got.loc[0, "flags"]
+    assert np.isnan(got.loc[0, "prescribed_activity_mci"]) and got.loc[1, "flags"] == ""
+
+
 def test_liver_volume_fallback_and_missing_mass():
     p, s = fraction_cohort()
     p2 = p.drop(columns="liver_mass_g").assign(liver_volume_ml=p["liver_mass_g"] / 1.05)

@@ -196,3 +196,13 @@ def test_tiac_scales_with_fraction(a, half_life, times, method, k):
     assert f2 == pytest.approx(k * f1, rel=1e-6)
     if method != "trapezoid":
         assert f1 == pytest.approx(a / lam, rel=1e-6)
+
+
+def test_auto_biexp_with_uptake_phase():
+    t = np.array([[0.5, 2.0, 5.0, 12.0, 24.0, 72.0, 120.0]])
+    f = 0.2 * (np.exp(-0.01 * t) - np.exp(-0.5 * t))
+    fit = fit_tacs(t, f, "auto", LP)
+    assert fit.model[0] == "biexp"
+    assert fit.tiac_h[0] == pytest.approx(0.2 / 0.01 - 0.2 / 0.5, rel=1e-5)
+    assert fit.lambda_eff_per_h[0] == pytest.approx(0.01, rel=1e-5)  # terminal phase
+    assert "uptake_rising" in fit.flags[0]

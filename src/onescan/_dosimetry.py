@@ -296,6 +296,9 @@ def compute_dose_details(patients: pd.DataFrame, scans: pd.DataFrame,
         flags[i].insert(0, "no_liver_data")
     for i in np.flatnonzero(bad_mass):
         flags[i].append("no_liver_mass")
+    # liver rows whose fraction could not be computed (no usable first whole-body scan)
+    for i in np.flatnonzero((np.isfinite(t) & ~np.isfinite(f)).any(axis=1)):
+        flags[i].append("unquantified_liver_points")
     out = pd.DataFrame({
         "patient_id": ids,
         "liver_uptake_first": uptake_first,
@@ -337,6 +340,11 @@ def compute_dose(patients: pd.DataFrame, scans: pd.DataFrame, settings: DoseSett
         :data:`DOSE_COLUMNS`: uptake (fraction), TIAC (h), effective half-life (h),
         S (mGy/(MBq·s)), dose (Gy/mCi), prescribed activity (mCi, capped mCi, GBq),
         fit model, r², and ``;``-joined flags. A doubtful patient is flagged, never dropped;
-        activities are NaN where the dosimetry failed.
+        activities are NaN where the dosimetry failed. Flags: those of
+        :func:`onescan._fitting.fit_tacs` (``few_points``, ``fit_failed``,
+        ``fit_not_converged``, ``lambda_at_physical_bound``, ``uptake_rising``,
+        ``low_r2``) and ``no_liver_data``, ``no_liver_mass``,
+        ``unquantified_liver_points`` (liver counts without a usable first
+        whole-body scan to normalise them).
     """
     return compute_dose_details(patients, scans, settings)[0]

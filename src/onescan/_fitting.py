@@ -21,7 +21,11 @@ Methods
 ``auto``
     Mono- or bi-exponential by AICc for patients with ≥ 4 points, mono-exponential
     otherwise. AICc of the 4-parameter bi-exponential is finite only with ≥ 6
-    points, so with 4–5 points the mono-exponential is always kept.
+    points, so with 4–5 points the mono-exponential is always kept. The
+    bi-exponential f = a1·exp(−λ1 t) + a2·exp(−λ2 t) has λ1 ≥ λ2 ≥ λ_phys, a2 > 0
+    and f(0) ≥ 0 (a1 < 0 describes an uptake phase); its effective λ is the
+    terminal λ2. It is fitted per patient (scipy least squares, variable projection),
+    which is only done for the rare patients with ≥ 6 points.
 
 Flags (short codes, per patient)
 --------------------------------
@@ -61,7 +65,8 @@ class TacFit:
     tiac_h : ndarray
         Time-integrated activity coefficient ∫₀^∞ f(t) dt, h (NaN if the fit failed).
     lambda_eff_per_h : ndarray
-        Effective clearance constant, 1/h (bi-exponential: f(0)/TIAC; trapezoid: λ_tail).
+        Effective clearance constant, 1/h (bi-exponential: the slower, terminal
+        λ; trapezoid: λ_tail).
     effective_half_life_h : ndarray
         ln 2 / λ_eff, h.
     a : ndarray
@@ -374,7 +379,8 @@ def fit_tacs(t_h, f, method: str = "monoexp", lambda_phys_per_h: float | None = 
                     continue
                 a1, l1, a2, l2, rss_b = res
                 tiac_b = a1 / l1 + a2 / l2
-                if not (np.isfinite(tiac_b) and tiac_b > 0):
+                # a curve that stays non-negative for t >= 0: a2 > 0 and f(0) = a1 + a2 >= 0
+                if not (np.isfinite(tiac_b) and tiac_b > 0 and a2 > 0 and a1 + a2 >= 0):
                     continue
                 floor = 1e-24 * float((y[i, m] ** 2).sum())
                 aic_m = _aicc(max(float(rss[i]), floor), int(n[i]), 2)
@@ -383,7 +389,7 @@ def fit_tacs(t_h, f, method: str = "monoexp", lambda_phys_per_h: float | None = 
                     model[i] = "biexp"
                     tiac[i] = tiac_b
                     a[i] = a1 + a2
-                    lam[i] = a[i] / tiac_b
+                    lam[i] = l2
                     at_bound[i] = l2 <= lam_phys * (1.0 + _BOUND_RTOL)
                     params["a1"][i], params["lambda1_per_h"][i] = a1, l1
                     params["a2"][i], params["lambda2_per_h"][i] = a2, l2
