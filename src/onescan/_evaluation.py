@@ -159,18 +159,23 @@ def _select_columns(X: pd.DataFrame, cols):
     return X if cols is None else X[list(cols)]
 
 
-def _fit_predict(name, est, X, y, train, test, cols, selected_fn):
-    Xtr = _select_columns(X, cols).iloc[train]
-    Xte = _select_columns(X, cols).iloc[test]
-    model = clone(est).fit(Xtr, y[train])
-    pred = np.asarray(model.predict(Xte), dtype=float)
-    sel = None
-    if selected_fn is not None:
-        try:
-            sel = list(selected_fn(model))
-        except (AttributeError, TypeError, KeyError):
-            sel = None
-    return name, pred, sel
+def _fit_predict(models, X, y, train, test, columns, selected):
+    """Fit every model on the training rows of one split; predictions for its test rows."""
+    out = {}
+    for name, est in models.items():
+        cols = columns.get(name)
+        Xs = _select_columns(X, cols)
+        model = clone(est).fit(Xs.iloc[train], y[train])
+        pred = np.asarray(model.predict(Xs.iloc[test]), dtype=float)
+        sel = None
+        fn = selected.get(name)
+        if fn is not None:
+            try:
+                sel = list(fn(model))
+            except (AttributeError, TypeError, KeyError):
+                sel = None
+        out[name] = (pred, sel)
+    return out
 
 
 @dataclass
@@ -243,9 +248,10 @@ def repeated_cv(
         ``RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)``.
     seed : int, default 0
     n_jobs : int, default 1
-        joblib workers (processes) across the ``folds × repeats × models`` fits.
+        joblib workers (processes) across the ``folds × repeats`` splits.
     progress : callable, optional
-        Called with the number of fits just completed (for a progress bar).
+        Called with 1 each time one train/test split (all models) is done, i.e.
+        ``folds × repeats`` times (for a progress bar).
     columns : mapping of str → list of str, optional
         Per model, the columns of ``X`` it sees (default: all). This lets a baseline read
         a fit-time-only column (the full-dosimetry half-life) that the main model must not.
@@ -270,25 +276,19 @@ def repeated_cv(
     selected = dict(selected or {})
     rkf = RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     splits = list(rkf.split(np.arange(n)))
-    tasks = []
-    for i, (tr, te) in enumerate(splits):
-        for name, est in models.items():
-            tasks.append((i, name, est, tr, te))
     oof = {name: np.full((repeats, n), np.nan) for name in models}
     sel_counts: dict[str, dict[str, int]] = {name: {} for name in models}
     sel_fits = {name: 0 for name in models}
-
-    def _gen():
-        for (i, name, est, tr, te) in tasks:
-            yield delayed(_fit_predict)(name, est, X, y, tr, te, columns.get(name), selected.get(name))
-
+    models = dict(models)
+    jobs = (delayed(_fit_predict)(models, X, y, tr, te, columns, selected) for tr, te in splits)
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-    for (i, name, est, tr, te), (_, pred, sel) in zip(tasks, parallel(_gen())):
-        oof[name][i // folds, te] = pred
-        if sel is not None:
-            sel_fits[name] += 1
-            for f in sel:
-                sel_counts[name][f] = sel_counts[name].get(f, 0) + 1
+    for i, ((tr, te), res) in enumerate(zip(splits, parallel(jobs))):
+        for name, (pred, sel) in res.items():
+            oof[name][i // folds, te] = pred
+            if sel is not None:
+                sel_fits[name] += 1
+                for f in sel:
+                    sel_counts[name][f] = sel_counts[name].get(f, 0) + 1
         if progress is not None:
             progress(1)
 

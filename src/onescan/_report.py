@@ -71,17 +71,23 @@ def _fig_pred_vs_actual(pd_: Mapping, metrics: Mapping) -> bytes:
     ax.plot(grid, grid, color="0.3", lw=1, label="identity")
     ax.axhline(cap, color="k", ls="--", lw=1)
     ax.text(lo + 5, cap + 8, f"max manufactured {cap:.0f} mCi", fontsize=8)
+    iv = pd_.get("interval")
+    short = metrics.get("method_short", {})
     for name, label in pd_["methods"].items():
         p = pd_["split_pred"][name]
         big = name == "lasso"
+        if big and iv:
+            lvl = 100 * metrics["split"]["interval"]["level"]
+            ax.errorbar(yt, p, yerr=[p - iv["low"], iv["high"] - p], fmt="none", ecolor=_COLORS["lasso"],
+                        alpha=0.35, lw=1, label=f"{lvl:.0f}% prediction interval")
         ax.scatter(yt, p, s=40 if big else 18, marker="o" if big else "x", color=_COLORS.get(name),
-                   label=label, zorder=3 if big else 2, alpha=1 if big else 0.7)
+                   label=short.get(name, label), zorder=3 if big else 2, alpha=1 if big else 0.7)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_xlabel("prescribed activity (mCi, full dosimetry)")
     ax.set_ylabel("predicted activity (mCi)")
     ax.set_title(f"Published split: {len(test)} test patients")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
     return _png(fig)
 
 
@@ -109,7 +115,7 @@ def _fig_bland_altman(pd_: Mapping, metrics: Mapping) -> bytes:
     ax.set_xlabel("mean of predicted and prescribed (mCi)")
     ax.set_ylabel("predicted − prescribed (mCi)")
     ax.set_title("Bland–Altman, LASSO pipeline")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
     return _png(fig)
 
 
@@ -122,7 +128,7 @@ def _fig_errors(pd_: Mapping, metrics: Mapping) -> bytes:
         e = 100.0 * (pd_["oof"][name] - y[None, :]) / y[None, :]
         e = e[np.isfinite(e)]
         data.append(e)
-        labels.append(label.replace(" (one scan + clinical)", "").replace("Linear on ", ""))
+        labels.append(metrics.get("method_short", {}).get(name, name))
     fig, ax = plt.subplots(figsize=(6.8, 4.2))
     ax.axhspan(-30, 30, color="0.9", label="±30%")
     bp = ax.boxplot(data, whis=(5, 95), showfliers=False, patch_artist=True)

@@ -47,6 +47,10 @@ PAPER: dict = {
                         "neutrophil count"],
 }
 
+#: Short method labels for table columns and axes.
+SHORT: dict[str, str] = {"lasso": "LASSO", "body_mass": "body mass", "liver_mass": "liver mass",
+                         "stp": "single time point"}
+
 #: Methods compared, in report order: key → label.
 METHODS: dict[str, str] = {
     "lasso": "LASSO pipeline (one scan + clinical)",
@@ -203,6 +207,7 @@ def reproduce(
     n_jobs: int = 1,
     test_size: float = 0.3,
     exclude=(),
+    interval_level: float = 0.9,
     progress: ProgressFn | None = None,
 ) -> ReproduceResult:
     """Run the seed study's protocol and the repeated cross-validation on ``cohort``.
@@ -227,6 +232,9 @@ def reproduce(
         Share of patients in the published split's test set.
     exclude : iterable of str
         ``patients`` columns not to use as features.
+    interval_level : float, default 0.9
+        Nominal coverage of the per-patient CV+ prediction intervals of the published
+        split's test patients (10-fold cross-conformal on the training rows).
     progress : callable(stage, advance, total), optional
         Progress callback: ``stage`` names the step, ``advance`` units done, ``total``
         the stage's size.
@@ -281,10 +289,13 @@ def reproduce(
         split_metrics[name] = mm
     lasso = fitted["lasso"]
     coef = coefficients(lasso)
+    tick("prediction intervals", 0, 1)
+    interval = _split_intervals(XA, yv, train, test, columns["lasso"], ps, seed, interval_level, n_jobs)
+    tick("prediction intervals", 1, 1)
     n_kept = int(lasso.named_steps["filter"].support_.sum())
 
     # --- repeated cross-validation ---
-    total = folds * repeats * len(models)
+    total = folds * repeats
     tick("repeated cross-validation", 0, total)
     cv = repeated_cv(XA, yv, models, folds=folds, repeats=repeats, seed=seed, n_jobs=n_jobs,
                      columns=columns, selected=selected, cap_mci=cap,
@@ -313,12 +324,14 @@ def reproduce(
         "cohort": summary,
         "paper": PAPER,
         "methods": {k: v for k, v in METHODS.items() if k in models},
+        "method_short": {k: v for k, v in SHORT.items() if k in models},
         "notes": notes,
         "split": {
             "n_train": int(len(train)),
             "n_test": int(len(test)),
             "test_mean_actual_mci": float(np.mean(yv[test])),
             "metrics": split_metrics,
+            "interval": interval["summary"] if interval else None,
             "stp_half_life_pop_h": float(fitted["stp"].half_life_pop_h_) if "stp" in fitted else None,
             "selected_model": {
                 "features": [{"feature": k, "coefficient_mci": float(v)} for k, v in coef.items()
@@ -346,15 +359,48 @@ def reproduce(
     for name in models:
         if name != "lasso":
             pred[f"{name}_mci"] = split_pred[name]
+    if interval:
+        pred["interval_low_mci"] = interval["low"]
+        pred["interval_high_mci"] = interval["high"]
     pred["cv_mean_predicted_mci"] = np.nanmean(cv.oof["lasso"], axis=0)[test]
 
     plot_data = {
         "ids": ids, "y": yv, "test": test, "train": train, "split_pred": split_pred,
-        "oof": cv.oof, "cap": cap, "methods": {k: METHODS[k] for k in models},
+        "oof": cv.oof, "cap": cap, "interval": interval, "methods": {k: METHODS[k] for k in models},
         "selection_frequency": cv.selection_frequency.get("lasso"),
         "example": _example_patient(cohort, dose, X, y, test, fitted.get("stp"), ds, mu),
     }
     return ReproduceResult(metrics=metrics, predictions=pred, plot_data=plot_data)
+
+
+def _split_intervals(XA, y, train, test, cols, ps, seed, level, n_jobs) -> dict | None:
+    """CV+ prediction intervals (Barber et al. 2021) for the published split's test patients."""
+    try:
+        from ._conformal import CrossConformalPlus, max_level_for
+    except ImportError:  # pragma: no cover - the module ships with onescan
+        logger.warning("onescan._conformal is not available: no prediction intervals")
+        return None
+    n_folds = int(min(10, len(train)))
+    if level > max_level_for(len(train)):
+        logger.warning("too few training patients for %.0f%% intervals", 100 * level)
+        return None
+    cc = CrossConformalPlus(make_pipeline(ps), n_folds=n_folds, shuffle=True, random_state=seed,
+                            n_jobs=n_jobs if n_jobs != 1 else None)
+    cc.fit(XA.iloc[train][cols], y[train])
+    _, low, high = cc.predict_interval(XA.iloc[test][cols], level=level)
+    yt = y[test]
+    inside = (yt >= low) & (yt <= high)
+    return {
+        "low": low, "high": high,
+        "summary": {
+            "method": f"CV+ (cross-conformal, {n_folds} folds on the training patients, absolute residuals)",
+            "level": float(level),
+            "n_folds": n_folds,
+            "coverage_pct": float(100.0 * inside.mean()),
+            "mean_width_mci": float(np.mean(high - low)),
+            "median_width_mci": float(np.median(high - low)),
+        },
+    }
 
 
 def _coef_unit(ps: PipelineSettings) -> str:
