@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_tiny_cohort
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from onescan._contract import (
     MAX_PROBLEMS_PER_RULE,
@@ -562,3 +565,35 @@ def test_non_numeric_cell_in_xlsx(tmp_path, tiny_cohort_frames):
     (pr,) = e.value.problems
     assert pr.file == str(tmp_path / "scans.xlsx") and pr.row == 9 and pr.column == "time_h"
     assert "'24 h'" in pr.message
+
+
+# --------------------------------------------------------------------------- properties
+
+_SCAN_NUMERIC = ["time_h", "counts_anterior", "counts_posterior"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(row=st.integers(0, 26), col=st.sampled_from(_SCAN_NUMERIC),
+       junk=st.text(alphabet="abcxyz<>?,;# ", min_size=1, max_size=6).filter(lambda t: t.strip()))
+def test_any_bad_cell_is_reported_exactly_there(row, col, junk):
+    p, s = make_tiny_cohort()
+    s = as_object(s, col)
+    s.loc[row, col] = junk
+    probs = problems(p, s, need_dosimetry=False)
+    assert len(probs) == 1
+    (pr,) = probs
+    assert (pr.file, pr.row, pr.column, pr.patient_id) == ("<scans>", row + 2, col, s.loc[row, "patient_id"])
+    assert "non-numeric" in pr.message
+
+
+@settings(max_examples=25, deadline=None)
+@given(mci=st.lists(st.floats(0.01, 5000.0), min_size=3, max_size=3),
+       vol=st.lists(st.floats(100.0, 5000.0), min_size=3, max_size=3))
+def test_unit_conversions_are_exact(mci, vol):
+    p, s = make_tiny_cohort()
+    p = p.drop(columns=["liver_mass_g"]).assign(dosimetric_activity_mci=mci, liver_volume_ml=vol,
+                                                prescribed_activity_mbq=np.array(mci) * 37.0 * 100)
+    c = load_cohort(p, s)
+    np.testing.assert_allclose(c.patients["dosimetric_activity_mbq"], np.array(mci) * 37.0, rtol=1e-12)
+    np.testing.assert_allclose(c.patients["liver_mass_g"], np.array(vol) * 1.05, rtol=1e-12)
+    np.testing.assert_allclose(c.patients["prescribed_activity_mci"], np.array(mci) * 100, rtol=1e-12)
