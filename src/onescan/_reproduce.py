@@ -349,6 +349,9 @@ def reproduce(
                                     for k, s in cv.selection_frequency.items()},
         },
     }
+    example = _example_patient(cohort, dose, X, y, test, fitted.get("stp"), ds, mu)
+    if example is not None:
+        metrics["example"] = {k: v for k, v in example.items() if k not in ("time_h", "fraction")}
     metrics = _clean(metrics)
 
     pred = pd.DataFrame({"patient_id": ids[test], "actual_mci": yv[test]})
@@ -368,7 +371,7 @@ def reproduce(
         "ids": ids, "y": yv, "test": test, "train": train, "split_pred": split_pred,
         "oof": cv.oof, "cap": cap, "interval": interval, "methods": {k: METHODS[k] for k in models},
         "selection_frequency": cv.selection_frequency.get("lasso"),
-        "example": _example_patient(cohort, dose, X, y, test, fitted.get("stp"), ds, mu),
+        "example": example,
     }
     return ReproduceResult(metrics=metrics, predictions=pred, plot_data=plot_data)
 
