@@ -55,6 +55,7 @@ def _pipeline_settings(problems: list[Problem], **kw):
     from .._pipeline import PipelineSettings
 
     k = kw.pop("k_features")
+    bad_k = False
     if k is not None:
         k = k.strip().lower()
         if k not in ("best", "parsimonious"):
@@ -62,15 +63,17 @@ def _pipeline_settings(problems: list[Problem], **kw):
                 k = int(k)
             except ValueError:
                 problems.append(Problem("--k-features", f"must be a whole number, 'best' or 'parsimonious', got {k!r}"))
-                return None
-        kw["k_features"] = k
+                bad_k = True
+        if not bad_k:
+            kw["k_features"] = k
     try:
-        return PipelineSettings(**kw)
+        settings = PipelineSettings(**kw)
     except ValidationError as exc:
         for e in exc.errors():
             name = "--" + str(e["loc"][0]).replace("_", "-") if e.get("loc") else "options"
             problems.append(Problem(name, f"invalid value {e.get('input')!r}: {e['msg']}"))
         return None
+    return None if bad_k else settings
 
 
 @app.command("reproduce")
