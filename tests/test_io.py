@@ -188,3 +188,13 @@ def test_find_cohort_files_not_a_folder(tmp_path):
     f.write_text("a\n1\n")
     with pytest.raises(InputError, match="not a folder"):
         find_cohort_files(f)
+
+
+def test_csv_encodings(tmp_path):
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbfpatient_id,x\n007,1\n")  # UTF-8 with BOM (Excel "CSV UTF-8")
+    df = read_table(bom)
+    assert df.columns.tolist() == ["patient_id", "x"] and df["patient_id"].tolist() == ["007"]
+    win = tmp_path / "win.csv"
+    win.write_bytes("patient_id,comment\n007,café ±5\n".encode("cp1252"))  # Windows spreadsheet export
+    assert read_table(win)["comment"].tolist() == ["café ±5"]

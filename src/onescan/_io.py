@@ -93,8 +93,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise InputError(Problem(str(p), "not a file"))
     try:
         if fmt == "csv":
-            header = pd.read_csv(p, nrows=0, skipinitialspace=True).columns
-            df = pd.read_csv(p, dtype=_text_dtypes(header), skipinitialspace=True)
+            df = _read_csv(p)
         elif fmt == "xlsx":
             header = pd.read_excel(p, nrows=0, engine="openpyxl").columns
             df = pd.read_excel(p, dtype=_text_dtypes(header), engine="openpyxl")
@@ -109,6 +108,19 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     df = df.reset_index(drop=True)
     logger.debug("read %s: %d rows x %d columns", p.name, len(df), df.shape[1])
     return df
+
+
+def _read_csv(p: Path) -> pd.DataFrame:
+    """CSV as UTF-8 (BOM allowed); files exported by Windows spreadsheets fall back to cp1252."""
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            header = pd.read_csv(p, nrows=0, skipinitialspace=True, encoding=encoding).columns
+            return pd.read_csv(p, dtype=_text_dtypes(header), skipinitialspace=True, encoding=encoding)
+        except UnicodeDecodeError:
+            if encoding == "cp1252":
+                raise
+            logger.info("%s is not UTF-8; reading it as cp1252 (Windows)", p.name)
+    raise AssertionError("unreachable")
 
 
 def _text_dtypes(header) -> dict:
