@@ -112,15 +112,15 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 
 def _read_csv(p: Path) -> pd.DataFrame:
     """CSV as UTF-8 (BOM allowed); files exported by Windows spreadsheets fall back to cp1252."""
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            header = pd.read_csv(p, nrows=0, skipinitialspace=True, encoding=encoding).columns
-            return pd.read_csv(p, dtype=_text_dtypes(header), skipinitialspace=True, encoding=encoding)
-        except UnicodeDecodeError:
-            if encoding == "cp1252":
-                raise
-            logger.info("%s is not UTF-8; reading it as cp1252 (Windows)", p.name)
-    raise AssertionError("unreachable")
+    def read(encoding: str) -> pd.DataFrame:
+        header = pd.read_csv(p, nrows=0, skipinitialspace=True, encoding=encoding).columns
+        return pd.read_csv(p, dtype=_text_dtypes(header), skipinitialspace=True, encoding=encoding)
+
+    try:
+        return read("utf-8")
+    except UnicodeDecodeError:
+        logger.info("%s is not UTF-8; reading it as cp1252 (Windows)", p.name)
+        return read("cp1252")
 
 
 def _text_dtypes(header) -> dict:
