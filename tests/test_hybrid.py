@@ -71,7 +71,7 @@ def test_recovers_exact_activity_when_clearance_is_linear_in_a_feature(target):
         tiac = X["uptake_first_liver"].to_numpy() * np.exp(lam * X["first_scan_time_h"].to_numpy()) / lam
         y = np.asarray(activity_for_target_mci(tiac, X["liver_mass_g"].to_numpy(), NO_CAP), dtype=float)
     model = HybridDosimetryRegressor(pipeline_settings=NO_SELECTION, dose_settings=NO_CAP, target=target,
-                                     alpha=1e-9).fit(X.iloc[:60], y[:60])
+                                     alpha=1e-9, clip_target=False).fit(X.iloc[:60], y[:60])
     # new patients, predicted from their own uptake and liver mass
     np.testing.assert_allclose(model.predict(X.iloc[60:]), y[60:], rtol=1e-5)
     assert model.n_censored_ == 0
@@ -114,13 +114,30 @@ def test_capped_targets_are_censored_and_imputation_beats_keeping_them():
 
 def test_physical_bound_limits_the_tiac():
     X, y = _linear_clearance_data(n=60, seed=2)
-    model = HybridDosimetryRegressor(pipeline_settings=NO_SELECTION, dose_settings=NO_CAP, alpha=1e-9).fit(X, y)
+    model = HybridDosimetryRegressor(pipeline_settings=NO_SELECTION, dose_settings=NO_CAP, alpha=1e-9,
+                                     clip_target=False).fit(X, y)
     Xs = X.copy()
     Xs["ast"] = 1e4  # far outside: would imply clearance slower than physical decay
     lam_p = lambda_phys_per_h()
     tiac = model.predict_tiac(Xs)
     upper = Xs["uptake_first_liver"] * np.exp(lam_p * Xs["first_scan_time_h"]) / lam_p
     np.testing.assert_allclose(tiac, upper, rtol=1e-12)
+
+
+def test_predictions_do_not_extrapolate_beyond_training_kinetics():
+    X, y = _linear_clearance_data(n=60, seed=2)
+    model = HybridDosimetryRegressor(pipeline_settings=NO_SELECTION, dose_settings=NO_CAP, alpha=1e-9).fit(X, y)
+    z_train = np.log(implied_tiac_h(y, X["liver_mass_g"], NO_CAP) / X["uptake_first_liver"])
+    w = z_train.max() - z_train.min()
+    lo, hi = z_train.min() - w / 2, z_train.max() + w / 2
+    assert model.target_range_ == pytest.approx((lo, hi), rel=1e-12)
+    Xs = X.copy()
+    Xs["ast"] = [-1e3, 1e3] * 30
+    np.testing.assert_allclose(model.predict_target(Xs), [lo, hi] * 30, rtol=1e-12)
+    # inside the range nothing changes
+    free = HybridDosimetryRegressor(pipeline_settings=NO_SELECTION, dose_settings=NO_CAP, alpha=1e-9,
+                                    clip_target=False).fit(X, y)
+    np.testing.assert_allclose(model.predict(X), free.predict(X), rtol=1e-12)
 
 
 def test_missing_required_column_is_a_clear_error():

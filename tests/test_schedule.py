@@ -129,7 +129,8 @@ def test_schedule_metrics_on_hand_data():
     assert m["within10_pct"] == pytest.approx(50.0)
     assert m["within20_pct"] == pytest.approx(75.0)
     assert m["within30_pct"] == pytest.approx(100.0)
-    assert m["rmse_raw_mci"] == pytest.approx(math.sqrt(np.mean((np.array([560, 1050, 1200, 300]) - rc) ** 2)))
+    raw_err = np.array([560.0, 1050.0, 1200.0, 300.0]) - ref[:4]
+    assert m["rmse_raw_mci"] == pytest.approx(math.sqrt(np.mean(raw_err**2)))
 
 
 def test_overdose_uses_the_uncapped_reference():

@@ -45,6 +45,13 @@ Capped targets (censoring)
       patients upwards, i.e. their activity downwards — the safe direction).
     * ``"drop"``: train on uncapped rows only.
 
+Extrapolation
+    With ``clip_target=True`` (default) predicted targets are limited to the range of
+    the training targets widened by half its width on each side, so an outlying
+    feature value cannot produce a TIAC (and activity) far outside anything seen in
+    training, while patients beyond the cap (whose targets lie below the uncapped
+    training range) can still be predicted.
+
 Physical bound
     A liver cannot clear slower than I-131 decays, so predictions are limited to
     ``λ_eff ≥ λ_phys`` (with ``first_scan_time_h`` when it is a column, else t1 = 0).
@@ -209,6 +216,9 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         administered activity), the liver mass (g) and the first scan time (h);
         integer positions for arrays. ``time_column`` may be absent for the
         ``log_tiac_per_uptake`` target (then t1 = 0 in the physical bound).
+    clip_target : bool
+        Limit predicted clearance targets to the training range widened by half its
+        width on each side (no wild extrapolation of ln(TIAC/f1)).
 
     Attributes
     ----------
@@ -220,6 +230,9 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         Training rows at or above the activity cap.
     residual_sd_ : float
         SD of the clearance-target residuals on uncapped training rows.
+    target_range_ : tuple of float
+        Allowed range of predicted targets, ln h: (min, max) of the training targets
+        (after censoring treatment) widened by half the range on each side.
     lambda_phys_per_h_ : float
         Physical decay constant of the nuclide, 1/h (from radioactivedecay).
     n_features_in_ : int
@@ -238,6 +251,7 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         uptake_column="uptake_first_liver",
         mass_column="liver_mass_g",
         time_column="first_scan_time_h",
+        clip_target=True,
     ):
         self.pipeline_settings = pipeline_settings
         self.dose_settings = dose_settings
@@ -248,6 +262,7 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         self.uptake_column = uptake_column
         self.mass_column = mass_column
         self.time_column = time_column
+        self.clip_target = clip_target
 
     # -- helpers -----------------------------------------------------------------
     def _time(self, X, required):
@@ -365,11 +380,16 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         self.residual_sd_ = float(np.std(z[~censored] - pipe.predict(_take(X, ~censored)))) if (~censored).sum() > 1 else float("nan")
 
         if self.censoring == "impute" and 0 < self.n_censored_ < len(y) - 1:
+            # The features are selected on the first pass; the iterations refit only the final
+            # model on those features (filter, imputer and scaler do not depend on y).
             bound = z[censored]
-            Xc = _take(X, censored)
+            Xt = pipe[:-1].transform(X)
+            Xt_c = Xt[censored] if not isinstance(Xt, pd.DataFrame) else Xt.iloc[censored]
+            Xt_u = Xt[~censored] if not isinstance(Xt, pd.DataFrame) else Xt.iloc[~censored]
+            final = pipe.steps[-1][1]
             for _ in range(self.censor_iterations):
                 sigma = self.residual_sd_
-                mu = pipe.predict(Xc)
+                mu = final.predict(Xt_c)
                 if not np.isfinite(sigma) or sigma <= 0:
                     z_c = np.minimum(mu, bound)
                 else:
@@ -379,8 +399,12 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
                     z_c = mu - sigma * mills
                 z_fit = z.copy()
                 z_fit[censored] = z_c
-                pipe = clone(inner).fit(X, z_fit)
-                self.residual_sd_ = float(np.std(z[~censored] - pipe.predict(_take(X, ~censored))))
+                final = clone(final).fit(Xt, z_fit)
+                self.residual_sd_ = float(np.std(z[~censored] - final.predict(Xt_u)))
+            pipe.steps[-1] = (pipe.steps[-1][0], final)
+        lo, hi = float(np.min(z_fit)), float(np.max(z_fit))
+        margin = 0.5 * (hi - lo)
+        self.target_range_ = (lo - margin, hi + margin)
         self.pipeline_ = pipe
         logger.debug("hybrid fit: %d rows, %d censored, alpha_=%.4g", len(y), self.n_censored_, self.alpha_)
         return self
@@ -396,14 +420,20 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         return X
 
     def predict_target(self, X):
-        """Predicted clearance target (ln h), before the dosimetry."""
+        """Predicted clearance target (ln h), before the dosimetry.
+
+        Limited to ``target_range_`` when ``clip_target`` is True.
+        """
         X = self._check_X(X)
-        return np.asarray(self.pipeline_.predict(X), dtype=float)
+        z = np.asarray(self.pipeline_.predict(X), dtype=float)
+        if self.clip_target:
+            z = np.clip(z, *self.target_range_)
+        return z
 
     def predict_tiac(self, X):
         """Predicted liver TIAC, h, from the measured first-image uptake."""
+        z = self.predict_target(X)
         X = self._check_X(X)
-        z = np.asarray(self.pipeline_.predict(X), dtype=float)
         f1 = _column(X, self.uptake_column, "first-image liver uptake")
         t1 = self._time(X, required=self.target == "log_effective_half_life")
         return self._from_target(z, f1, t1)

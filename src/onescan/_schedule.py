@@ -35,7 +35,8 @@ would give, ``ref`` the reference activity, ``ref_c = min(ref, cap)``):
 * ``overdose_pct`` — % of patients whose liver would get more than 24 Gy × 1.1:
   adm > 1.1 × ref (ref uncapped: a capped reference hides nothing here);
 * ``underdose_pct`` — % with adm < 0.9 × ref_c (more than 10 % below what could be given);
-* ``rmse_raw_mci`` — RMSE of the uncapped prediction against ref_c.
+* ``rmse_raw_mci`` — RMSE of the uncapped prediction against the uncapped reference
+  (how well the method estimates the full-dosimetry activity before any cap).
 
 Uncertainty: on one cohort, repeated k-fold CV — per repeat every patient is
 predicted once out of fold, the metric is computed on the pooled predictions, and
@@ -117,7 +118,7 @@ METRICS: dict[str, str] = {
     "within30_pct": "Within 30 % (%)",
     "overdose_pct": "Liver > 1.1 × target (%)",
     "underdose_pct": "Activity < 0.9 × reference (%)",
-    "rmse_raw_mci": "RMSE, uncapped (mCi)",
+    "rmse_raw_mci": "RMSE before capping (mCi)",
 }
 
 TWO_POINT_FEATURE = "liver_two_point_ln_tiac_per_uptake"
@@ -280,7 +281,7 @@ def schedule_metrics(pred_mci, ref_mci, cap_mci: float = 1030.0, margin: float =
         out[f"within{int(w)}_pct"] = float(100.0 * np.mean(rel < w / 100.0))
     out["overdose_pct"] = float(100.0 * np.mean(adm > (1.0 + margin) * r))
     out["underdose_pct"] = float(100.0 * np.mean(adm < (1.0 - margin) * rc))
-    out["rmse_raw_mci"] = float(np.sqrt(np.mean((p - rc) ** 2)))
+    out["rmse_raw_mci"] = float(np.sqrt(np.mean((p - r) ** 2)))
     return out
 
 
