@@ -17,3 +17,4 @@ from . import schedule  # noqa: F401,E402
 from . import reproduce  # noqa: F401,E402
 from . import train  # noqa: F401,E402
 from . import predict  # noqa: F401,E402
+from . import simulate  # noqa: F401,E402
