@@ -99,6 +99,7 @@ __all__ = [
     "simulate_cohort",
     "default_cohort",
     "default_cohort_paths",
+    "write_cohort",
     "DEFAULT_COHORT_SEED",
     "DEFAULT_COHORT_N",
     "REGIONS",
@@ -754,6 +755,34 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
 # --------------------------------------------------------------------------------------
 # the built-in default cohort
 # --------------------------------------------------------------------------------------
+
+
+def write_cohort(sim: SimulatedCohort, folder: str | Path, fmt: str = "csv") -> list[Path]:
+    """Write ``patients``, ``scans`` and ``truth`` tables of ``sim`` into ``folder``.
+
+    Each file is written atomically (:func:`onescan._io.write_table`); the float values
+    are already rounded by :func:`simulate_cohort`, so the same cohort always gives the
+    same bytes.
+
+    Parameters
+    ----------
+    sim : SimulatedCohort
+        The cohort to write.
+    folder : str or path-like
+        Destination folder (created if needed).
+    fmt : {"csv", "parquet", "xlsx"}, default "csv"
+        File format.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The three files written.
+    """
+    from ._io import write_table
+
+    folder = Path(folder)
+    return [write_table(df, folder / f"{name}.{fmt}")
+            for name, df in (("patients", sim.patients), ("scans", sim.scans), ("truth", sim.truth))]
 
 
 def default_cohort_paths() -> tuple[Path, Path]:

@@ -56,8 +56,7 @@ def simulate(
 
     Writes patients.<format> (candidate features and the capped prescribed activity), scans.<format> (SPEC §1.2 counts) and truth.<format> (true kinetics, uncapped prescribed activity) into --out. The prescribed activity is onescan's own dosimetry of the noisy scans (the dosimetry options apply). See docs/virtual_cohort.md for every distribution and its source.
     """
-    from .._io import write_table
-    from .._simulate import simulate_cohort
+    from .._simulate import simulate_cohort, write_cohort
 
     problems: list[Problem] = []
     if n < 1 or n > MAX_PATIENTS:
@@ -84,11 +83,8 @@ def simulate(
     console = Console(stderr=True, highlight=False)
     with console.status(f"simulating {n} virtual patients …"):
         sim = simulate_cohort(n, seed=seed, dose_settings=settings)
-    ext = fmt.value
-    written = []
     with console.status("writing tables …"):
-        for name, df in (("patients", sim.patients), ("scans", sim.scans), ("truth", sim.truth)):
-            written.append(write_table(df, out / f"{name}.{ext}"))
+        written = write_cohort(sim, out, fmt.value)
 
     y = sim.patients["prescribed_activity_mci"].to_numpy(dtype=float)
     cap = settings.max_activity_mci
