@@ -260,3 +260,19 @@ def test_schedule_study_and_outputs(tmp_path):
     assert "&lt;patients&gt;" in html and "<patients>" not in html
     assert f"{metrics['cohort_cv']['summary']['stp_first']['rmse_mci']['mean']:.1f}" in html
     assert not list((tmp_path / "out").glob("*.tmp*"))
+
+
+@pytest.mark.parametrize("backend", ["multiprocessing"])
+def test_cohort_cv_is_the_same_in_parallel(study_data, backend):
+    """Results do not depend on workers or completion order; backends that cannot stream
+    results (multiprocessing, like Ray's) fall back to collecting them at the end. (loky,
+    the default, streams; it is left out here only because its worker start-up is slow.)"""
+    from joblib import parallel_config
+
+    data, _ = study_data
+    methods = ["stp_first", "two_point", "hybrid_first"]
+    serial = cohort_cv(data, methods, folds=3, repeats=2, pipeline_settings=SMALL_PIPE)
+    with parallel_config(backend=backend):
+        par = cohort_cv(data, methods, folds=3, repeats=2, n_jobs=2, pipeline_settings=SMALL_PIPE)
+    for mth in methods:
+        np.testing.assert_allclose(par["oof"][mth], serial["oof"][mth], rtol=1e-12)

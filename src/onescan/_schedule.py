@@ -447,9 +447,23 @@ def _summarise(values) -> dict[str, float]:
     return summarise(values)
 
 
-def _fold_task(data: StudyData, tr, te, methods, ps, ds):
+def _fold_task(i, data: StudyData, tr, te, methods, ps, ds):
     preds = fit_predict_methods(data.take(tr), data.take(te), methods, ps, ds)
-    return te, preds
+    return i, te, preds
+
+
+def _parallel(jobs, n_jobs: int):
+    """Run joblib ``jobs``, yielding results as they complete (any order).
+
+    Uses the active joblib backend (``joblib.parallel_config``: loky by default, or
+    Dask, Ray, ...). Backends that cannot stream results (e.g. Ray's, which builds on
+    multiprocessing) return them all at the end instead.
+    """
+    try:
+        par = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    except ValueError:
+        par = Parallel(n_jobs=n_jobs, return_as="list")
+    return par(jobs)
 
 
 def cohort_cv(data: StudyData, methods: Sequence[str] = tuple(METHODS), *, folds: int = 5, repeats: int = 20,
@@ -487,9 +501,9 @@ def cohort_cv(data: StudyData, methods: Sequence[str] = tuple(METHODS), *, folds
         raise ValueError(f"{folds}-fold CV needs at least {2 * folds} patients, got {n}")
     splits = list(RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=seed).split(np.arange(n)))
     oof = {mth: np.full((repeats, n), np.nan) for mth in methods}
-    par = Parallel(n_jobs=n_jobs, return_as="generator")
-    jobs = (delayed(_fold_task)(data, tr, te, list(methods), pipeline_settings, ds) for tr, te in splits)
-    for i, (te, preds) in enumerate(par(jobs)):
+    jobs = (delayed(_fold_task)(i, data, tr, te, list(methods), pipeline_settings, ds)
+            for i, (tr, te) in enumerate(splits))
+    for i, te, preds in _parallel(jobs, n_jobs):
         for mth, p in preds.items():
             oof[mth][i // folds, te] = p
         if progress is not None:
@@ -574,11 +588,10 @@ def virtual_cohort_study(sizes: Sequence[int] = (74, 150, 300, 1000), n_cohorts:
     test = _simulated_study_data(int(test_patients), test_seed, ds)
     # largest cohorts first: better load balance across workers
     tasks = [(s, k) for s in sorted(sizes, reverse=True) for k in range(n_cohorts)]
-    par = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
     jobs = (delayed(_virtual_task)(s, k, seed, test, list(methods), pipeline_settings, ds, margin)
             for s, k in tasks)
     rows = []
-    for s, k, res in par(jobs):
+    for s, k, res in _parallel(jobs, n_jobs):
         for mth, met in res.items():
             rows.append({"size": s, "cohort": k, "method": mth, **met})
         if progress is not None:
