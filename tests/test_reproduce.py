@@ -118,3 +118,16 @@ def test_too_few_patients(cohort):
                    cohort.sources)
     with pytest.raises(InputError, match="at least"):
         reproduce(small, pipeline_settings=FAST, folds=3, repeats=1)
+
+
+def test_minimal_hand_written_cohort(tmp_path):
+    p, s = make_tables(16, seed=12, extra_regions=False)
+    p = p[["patient_id", "dosimetric_activity_mci", "liver_mass_g", "age_y", "ast_pre_u_per_l"]]
+    c = load_cohort(patients=p, scans=s)
+    with pytest.raises(InputError, match="--k-features 8 is more than the 7 usable"):
+        reproduce(c, folds=3, repeats=1)
+    r = reproduce(c, pipeline_settings=PipelineSettings(k_features=2, selector_cv=3), folds=3, repeats=1)
+    assert set(r.metrics["split"]["metrics"]) == {"lasso", "liver_mass", "stp"}
+    assert any("body-mass" in n for n in r.metrics["notes"])
+    write_outputs(r, tmp_path)
+    assert "body-mass baseline skipped" in (tmp_path / "report.html").read_text()

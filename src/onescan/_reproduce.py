@@ -265,6 +265,7 @@ def reproduce(
 
     X = build_features(cohort, exclude=exclude, schedule="first", mu_per_cm=mu)
     y = get_target(cohort, ds)
+    _check_k_features(X, ps, cohort)
     XA = X.join(dose[[HALF_LIFE_COLUMN]], how="left")
     models, columns, selected, notes = _models(XA, ps, ds)
 
@@ -374,6 +375,19 @@ def reproduce(
         "example": example,
     }
     return ReproduceResult(metrics=metrics, predictions=pred, plot_data=plot_data)
+
+
+def _check_k_features(X: pd.DataFrame, ps: PipelineSettings, cohort) -> None:
+    """InputError when the selector is asked for more features than the cohort can offer."""
+    if ps.selector == "none" or not isinstance(ps.k_features, int):
+        return
+    usable = int(((X.isna().mean() <= ps.max_missing) & (X.nunique(dropna=True) > 1)).sum())
+    if ps.k_features > usable:
+        raise InputError(Problem(
+            file=str(cohort.sources.get("patients", "patients")), column=None,
+            message=f"--k-features {ps.k_features} is more than the {usable} usable features of this cohort "
+                    f"(non-constant, at most {100 * ps.max_missing:.0f}% missing); choose --k-features "
+                    f"{usable} or fewer, or --selector none"))
 
 
 def _split_intervals(XA, y, train, test, cols, ps, seed, level, n_jobs) -> dict | None:
