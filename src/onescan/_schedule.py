@@ -697,6 +697,42 @@ def _table(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _best_by_scans(summary: dict) -> list[dict]:
+    """Per scan subset, the method with the lowest mean RMSE (and its numbers)."""
+    out = []
+    for scans in ("first", "24 h", "first + 24 h"):
+        cands = [m for m in summary if METHODS[m].scans == scans and summary[m]["rmse_mci"]["mean"] is not None
+                 and math.isfinite(summary[m]["rmse_mci"]["mean"])]
+        if not cands:
+            continue
+        best = min(cands, key=lambda m: summary[m]["rmse_mci"]["mean"])
+        out.append({"scans": scans, "method": best, "label": METHODS[best].label,
+                    "rmse_mci": summary[best]["rmse_mci"], "overdose_pct": summary[best]["overdose_pct"],
+                    "within20_pct": summary[best]["within20_pct"]})
+    return out
+
+
+def _findings(metrics: dict) -> list[str]:
+    """Plain-language statements computed from the numbers (shown at the top of the report)."""
+    lines = []
+
+    def say(prefix, b):
+        r, o, w = b["rmse_mci"], b["overdose_pct"], b["within20_pct"]
+        return (f"{prefix}, {b['scans']} scan(s): best is {b['label']} — RMSE {r['mean']:.0f} mCi "
+                f"[{r['low']:.0f}, {r['high']:.0f}], {w['mean']:.0f} % within 20 %, "
+                f"{o['mean']:.1f} % [{o['low']:.1f}, {o['high']:.1f}] of patients above 1.1 × target dose.")
+
+    if "cohort_cv" in metrics:
+        for b in _best_by_scans(metrics["cohort_cv"]["summary"]):
+            lines.append(say(f"Cohort of {metrics['cohort_cv']['n_patients']} (CV)", b))
+    if "virtual" in metrics:
+        sizes = metrics["virtual"]["sizes"]
+        for size in (sizes[0], sizes[-1]) if len(sizes) > 1 else sizes:
+            for b in _best_by_scans(metrics["virtual"]["summary"][str(size)]):
+                lines.append(say(f"Virtual cohorts of {size}", b))
+    return lines
+
+
 def schedule_study(cohort=None, settings: ScheduleSettings | None = None, *, pipeline_settings=None,
                    dose_settings=None, n_jobs: int = 1,
                    progress: Callable[[str, int, int], Callable[[int], None]] | None = None) -> ScheduleResult:
@@ -792,6 +828,7 @@ def schedule_study(cohort=None, settings: ScheduleSettings | None = None, *, pip
         }
         result.virtual_per_cohort = vc["per_cohort"]
     metrics["elapsed_s"] = time.perf_counter() - t0
+    metrics["findings"] = _findings(_jsonable(metrics))
     result.table = _table(metrics)
     return result
 
@@ -859,7 +896,7 @@ def _size_figure(metrics: dict):
     vc = metrics["virtual"]
     sizes = [int(s) for s in vc["sizes"]]
     methods = [m for m in metrics["methods"] if m != "all_scans"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.0))
     cmap = plt.get_cmap("tab10")
     for ax, key, title in ((axes[0], "rmse_mci", "RMSE vs full dosimetry (mCi)"),
                            (axes[1], "overdose_pct", "Liver dose > 1.1 × 24 Gy (%)")):
@@ -876,10 +913,12 @@ def _size_figure(metrics: dict):
         ax.set_xlabel("training patients")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7, loc="upper right")
+    handles, labels = axes[0].get_legend_handles_labels()
     fig.suptitle(f"Sample size: {vc['n_cohorts']} virtual cohorts per size, tested on "
-                 f"{vc['test_patients']} independent virtual patients (mean, 95 % interval)", fontsize=9)
-    fig.tight_layout()
+                 f"{vc['test_patients']} independent virtual patients (mean, 95 % interval); "
+                 "dashed = dosimetry, solid = ML", fontsize=9)
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
     return fig
 
 
