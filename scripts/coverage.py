@@ -2,13 +2,16 @@
 """Measure the coverage of onescan's prediction intervals on virtual cohorts.
 
 For each seed: simulate a training cohort (74 patients by default) and an independent
-held-out cohort from the same generator, train the published model with its CV+
-conformal intervals (``onescan.train``), predict the held-out patients from their
-**first scan only** (no ``prescribed_activity_mci`` given), and count how many
-held-out patients' prescribed activity (the capped value the model is trained on)
-falls inside their interval. Prints, per nominal level, the measured coverage pooled
-over seeds with a 95 % Clopper–Pearson interval, the spread of the per-seed coverage,
-and the mean interval width.
+held-out cohort from the same generator, train the published model with its
+cross-conformal intervals (``onescan.train``), build the held-out patients' features
+from their **first scan only** (no ``prescribed_activity_mci`` given), and count how
+many held-out patients' prescribed activity (the capped value the model is trained on)
+falls inside their interval. Every interval method (CV+ ``plus``, CV ``base``,
+``minmax``) is computed from the same fitted fold models, exactly as
+``OnescanModel.predict`` does (interval widened to contain the point prediction).
+Prints, per method and nominal level, the measured coverage pooled over seeds with a
+95 % Clopper–Pearson interval, the spread of the per-seed coverage, and the mean
+interval width.
 
 The binomial interval treats held-out patients as independent; they share one
 training cohort per seed, so the spread over seeds (also printed) is the honest
@@ -43,7 +46,9 @@ def _parse(argv=None):
     ap.add_argument("--n-train", type=int, default=74, help="patients per training cohort (default 74)")
     ap.add_argument("--n-test", type=int, default=200, help="held-out patients per seed (default 200)")
     ap.add_argument("--levels", default="0.8,0.9,0.95", help="nominal levels, comma-separated")
-    ap.add_argument("--interval-folds", type=int, default=10, help="CV+ folds (default 10)")
+    ap.add_argument("--interval-folds", type=int, default=10,
+                    help="cross-conformal folds (default 10; the training size gives the jackknife+)")
+    ap.add_argument("--methods", default="plus,base,minmax", help="interval methods, comma-separated")
     ap.add_argument("--selector", default="fast", choices=["fast", "mlxtend", "none"])
     ap.add_argument("--k-features", type=int, default=8)
     ap.add_argument("--jobs", type=int, default=1, help="parallel fold fits")
@@ -67,9 +72,11 @@ def main(argv=None) -> int:
     from onescan._simulate import simulate_cohort
 
     levels = [float(x) for x in args.levels.split(",")]
+    methods = [m.strip() for m in args.methods.split(",")]
     settings = PipelineSettings(selector=args.selector, k_features=args.k_features)
-    covered = {lv: [] for lv in levels}
-    widths = {lv: [] for lv in levels}
+    keys = [(m, lv) for m in methods for lv in levels]
+    covered = {k: [] for k in keys}
+    widths = {k: [] for k in keys}
     t_start = time.time()
     for i in range(args.seeds):
         seed = args.first_seed + i
@@ -81,32 +88,34 @@ def main(argv=None) -> int:
         y = te.patients["prescribed_activity_mci"].to_numpy(dtype=float)
         new_patients = te.patients.drop(columns="prescribed_activity_mci")
         first = _first_scan_only(te.scans)
+        X = model.features(new_patients, first)
         line = [f"seed {seed}: features {len(model.used_features_)}"]
-        for lv in levels:
-            out = model.predict(new_patients, first, level=lv)
-            inside = (out["interval_low_mci"].to_numpy() <= y) & (y <= out["interval_high_mci"].to_numpy())
-            covered[lv].append(inside)
-            widths[lv].append((out["interval_high_mci"] - out["interval_low_mci"]).to_numpy())
-            line.append(f"{lv:.2f}→{inside.mean():.3f}")
+        for m, lv in keys:
+            point, low, high = model.conformal_.predict_interval(X, level=lv, method=m)
+            low, high = np.minimum(low, point), np.maximum(high, point)  # as OnescanModel.predict
+            inside = (low <= y) & (y <= high)
+            covered[(m, lv)].append(inside)
+            widths[(m, lv)].append(high - low)
+            line.append(f"{m} {lv:.2f}→{inside.mean():.3f}")
         print("  ".join(line), f"({time.time() - t_start:.0f} s)", file=sys.stderr, flush=True)
 
-    print(f"\nCoverage of onescan's CV+ prediction intervals: {args.seeds} training cohorts of {args.n_train} "
-          f"virtual patients, {args.n_test} held-out patients each (first scan only).")
-    header = f"{'nominal':>8} {'measured':>9} {'95% CI (Clopper-Pearson)':>26} {'per-seed min–max':>18} " \
+    print(f"\nCoverage of onescan's prediction intervals ({args.interval_folds} folds): {args.seeds} training "
+          f"cohorts of {args.n_train} virtual patients, {args.n_test} held-out patients each (first scan only).")
+    header = f"{'method':>7} {'nominal':>8} {'measured':>9} {'95% CI (Clopper-Pearson)':>26} {'per-seed min–max':>18} " \
              f"{'per-seed SD':>12} {'mean width mCi':>15}"
     print(header)
     print("-" * len(header))
     results = []
-    for lv in levels:
-        allin = np.concatenate(covered[lv])
+    for m, lv in keys:
+        allin = np.concatenate(covered[(m, lv)])
         k, n = int(allin.sum()), int(allin.size)
         ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
-        per_seed = np.array([c.mean() for c in covered[lv]])
-        width = float(np.mean(np.concatenate(widths[lv])))
+        per_seed = np.array([c.mean() for c in covered[(m, lv)]])
+        width = float(np.mean(np.concatenate(widths[(m, lv)])))
         sd = float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan")
-        print(f"{lv:>8.2f} {k / n:>9.3f} {f'{ci.low:.3f}–{ci.high:.3f}':>26} "
+        print(f"{m:>7} {lv:>8.2f} {k / n:>9.3f} {f'{ci.low:.3f}–{ci.high:.3f}':>26} "
               f"{f'{per_seed.min():.3f}–{per_seed.max():.3f}':>18} {sd:>12.3f} {width:>15.1f}")
-        results.append({"nominal": lv, "measured": k / n, "covered": k, "n": n, "ci_low": ci.low,
+        results.append({"method": m, "nominal": lv, "measured": k / n, "covered": k, "n": n, "ci_low": ci.low,
                         "ci_high": ci.high, "per_seed": per_seed.tolist(), "mean_width_mci": width})
     if args.out:
         from onescan._io import atomic_write_text

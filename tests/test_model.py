@@ -82,9 +82,10 @@ def test_sklearn_conventions(estimator, check):
     check(estimator)
 
 
+@pytest.mark.parametrize("method", ["plus", "base", "minmax"])
 @pytest.mark.parametrize("level", [0.8, 0.9, 0.95])
 @pytest.mark.parametrize("n_folds", [5, 10])
-def test_cv_plus_equals_mapie(level, n_folds):
+def test_cv_plus_equals_mapie(level, n_folds, method):
     from mapie.regression import CrossConformalRegressor
 
     from onescan._pipeline import MissingShareFilter
@@ -96,9 +97,9 @@ def test_cv_plus_equals_mapie(level, n_folds):
 
     pipe = Pipeline([("filter", MissingShareFilter()), ("impute", SimpleImputer(strategy="median")),
                      ("model", Lasso(alpha=0.3))])
-    ours = CrossConformalPlus(pipe, n_folds=n_folds, random_state=3).fit(X, y)
+    ours = CrossConformalPlus(pipe, n_folds=n_folds, random_state=3, method=method).fit(X, y)
     yp, lo, hi = ours.predict_interval(Xt, level=level)
-    ref = CrossConformalRegressor(pipe, confidence_level=level, method="plus",
+    ref = CrossConformalRegressor(pipe, confidence_level=level, method=method,
                                   cv=KFold(n_folds, shuffle=True, random_state=3)).fit_conformalize(X, y)
     rp, ri = ref.predict_interval(Xt, aggregate_point_predictions=None)
     np.testing.assert_array_equal(yp, rp)
@@ -114,6 +115,12 @@ def test_cv_plus_nested_levels_and_limits():
     _, lo95, hi95 = c.predict_interval(X, level=0.95)
     assert np.all(lo95 <= lo8) and np.all(hi95 >= hi8)
     assert max_level_for(40) == pytest.approx(40 / 41)
+    yb, lob, hib = c.predict_interval(X, level=0.9, method="base")
+    _, lom, him = c.predict_interval(X, level=0.9, method="minmax")
+    np.testing.assert_allclose(hib - yb, yb - lob)  # symmetric around the point
+    assert np.all(lom <= lob + 1e-9) and np.all(him >= hib - 1e-9)
+    with pytest.raises(ValueError, match="method"):
+        c.predict_interval(X, method="naive")
     with pytest.raises(ValueError, match="needs more than 40"):
         c.predict_interval(X, level=0.99)
     with pytest.raises(ValueError, match="n_folds"):
@@ -152,7 +159,7 @@ def test_round_trip_identical_predictions(tmp_path):
     assert cpath == card_path_for(mpath) == tmp_path / "m.card.json"
     card = json.loads(cpath.read_text())
     assert card["model_sha256"] == hashlib.sha256(mpath.read_bytes()).hexdigest()
-    assert set(card["trusted_types"]) <= set(TRUSTED_TYPES)
+    assert set(card["types_in_file"]) <= set(TRUSTED_TYPES)
     loaded = load_model(mpath)
     assert isinstance(loaded, OnescanModel) and loaded.card == card
     a = model.conformal_.predict_interval(X, level=0.9)

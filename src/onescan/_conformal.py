@@ -1,10 +1,11 @@
 """Cross-conformal (CV+) prediction intervals around a whole scikit-learn pipeline.
 
-:class:`CrossConformalPlus` is onescan's own small estimator for the CV+ method of
-Barber, Candès, Ramdas & Tibshirani, "Predictive inference with the jackknife+",
-Ann. Statist. 49 (2021) 486–507, with absolute-residual conformity scores. It
-reproduces, to the last bit, the intervals of MAPIE 1.6's
-``mapie.regression.CrossConformalRegressor(method="plus", conformity_score="absolute")``
+:class:`CrossConformalPlus` is onescan's own small estimator for the cross-conformal
+methods of Barber, Candès, Ramdas & Tibshirani, "Predictive inference with the
+jackknife+", Ann. Statist. 49 (2021) 486–507 — CV+ (``method="plus"``, the default),
+CV (``"base"``) and CV-minmax (``"minmax"``) — with absolute-residual conformity
+scores. It reproduces, to the last bit, the intervals of MAPIE 1.6's
+``mapie.regression.CrossConformalRegressor(method=..., conformity_score="absolute")``
 with ``predict_interval(..., aggregate_point_predictions=None)`` (this is tested),
 but it keeps only what the intervals need — the pipeline fitted on all rows, the
 *K* fold pipelines, which fold left each training row out, and the out-of-fold
@@ -50,14 +51,15 @@ def max_level_for(n_calibration: int) -> float:
     return n_calibration / (n_calibration + 1.0)
 
 
-def _corrected_quantile_level(level: float, n: int) -> float:
+def _corrected_quantile_level(level: float, n: int, plus: bool = True) -> float:
     """Finite-sample corrected quantile level ⌈(1−α)(n+1)⌉/n, in MAPIE 1.6's exact arithmetic.
 
-    α is formed as ``Decimal("1") - Decimal(str(level))`` and 1−α as ``(1 − 2α) + α``,
-    as ``mapie.utils`` does, so that both round the same way at the ceiling.
+    α is formed as ``Decimal("1") - Decimal(str(level))``, and 1−α as ``(1 − 2α) + α``
+    for the "plus" method and as ``1 − α`` otherwise, as ``mapie`` does, so that both
+    round the same way at the ceiling.
     """
     alpha = float(Decimal("1") - Decimal(str(level)))
-    alpha_ref = (1 - 2 * alpha) + alpha
+    alpha_ref = (1 - 2 * alpha) + alpha if plus else 1 - alpha
     return float(np.ceil(alpha_ref * (n + 1)) / n)
 
 
@@ -70,7 +72,7 @@ def _fit_one(estimator, X, y, train_idx):
 
 
 class CrossConformalPlus(RegressorMixin, BaseEstimator):
-    """CV+ (cross-conformal "plus") prediction intervals around any regressor.
+    """Cross-conformal prediction intervals (CV+ by default) around any regressor.
 
     Parameters
     ----------
@@ -87,6 +89,11 @@ class CrossConformalPlus(RegressorMixin, BaseEstimator):
         Seed of the fold split (used only when ``shuffle``).
     n_jobs : int or None, default=None
         Folds fitted in parallel with joblib.
+    method : {"plus", "base", "minmax"}, default="plus"
+        ``"plus"`` (CV+ / jackknife+): quantiles of ``mu_{-k(i)}(x) ± R_i``, coverage
+        ≥ 1 − 2α guaranteed for any algorithm. ``"base"`` (CV): ``mu(x) ± q(R)``,
+        no guarantee without stability but narrower. ``"minmax"``: from the smallest and
+        largest fold prediction, ≥ 1 − α guaranteed, widest.
 
     Attributes
     ----------
@@ -103,12 +110,16 @@ class CrossConformalPlus(RegressorMixin, BaseEstimator):
         Present when ``X`` had string column names.
     """
 
-    def __init__(self, estimator=None, n_folds=10, shuffle=True, random_state=None, n_jobs=None):
+    _METHODS = ("plus", "base", "minmax")
+
+    def __init__(self, estimator=None, n_folds=10, shuffle=True, random_state=None, n_jobs=None,
+                 method="plus"):
         self.estimator = estimator
         self.n_folds = n_folds
         self.shuffle = shuffle
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.method = method
 
     def _base(self):
         return LinearRegression() if self.estimator is None else self.estimator
@@ -133,6 +144,8 @@ class CrossConformalPlus(RegressorMixin, BaseEstimator):
         """
         if not isinstance(self.n_folds, (int, np.integer)) or self.n_folds < 2:
             raise ValueError(f"n_folds must be an integer >= 2, got {self.n_folds!r}")
+        if self.method not in self._METHODS:
+            raise ValueError(f"method must be one of {self._METHODS}, got {self.method!r}")
         X_checked, y = validate_data(self, X, y, ensure_all_finite=False, dtype=None, y_numeric=True,
                                      reset=True)
         y = np.asarray(y, dtype=float)
@@ -178,42 +191,54 @@ class CrossConformalPlus(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         return np.asarray(self.estimator_.predict(self._as_input(X)), dtype=float).ravel()
 
-    def predict_interval(self, X, level=0.9):
-        """Point predictions and CV+ prediction intervals.
+    def predict_interval(self, X, level=0.9, method=None):
+        """Point predictions and cross-conformal prediction intervals.
 
         Parameters
         ----------
         X : DataFrame or array of shape (n_samples, n_features)
         level : float, default=0.9
             Nominal coverage 1 − α, in (0, n/(n+1)].
+        method : {"plus", "base", "minmax"}, optional
+            Overrides ``self.method`` (all three use the same fitted models).
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
             Point prediction of the model fitted on all rows.
         low, high : ndarray of shape (n_samples,)
-            Interval bounds: ``low`` is the ⌈(1−α)(n+1)⌉-th largest of
+            Interval bounds. ``"plus"``: ``low`` is the ⌈(1−α)(n+1)⌉-th largest of
             ``mu_{-k(i)}(x) − R_i`` and ``high`` the ⌈(1−α)(n+1)⌉-th smallest of
-            ``mu_{-k(i)}(x) + R_i`` over the n training rows (MAPIE's convention:
-            ``numpy.quantile(..., method="lower")`` at level ⌈(1−α)(n+1)⌉/n).
+            ``mu_{-k(i)}(x) + R_i`` over the n training rows. ``"base"``:
+            ``y_pred ∓ q`` with q the ⌈(1−α)(n+1)⌉-th smallest residual. ``"minmax"``:
+            ``min_k mu_k(x) − q`` and ``max_k mu_k(x) + q``. (MAPIE's convention:
+            ``numpy.quantile(..., method="lower")`` at level ⌈(1−α)(n+1)⌉/n.)
         """
         check_is_fitted(self, "estimator_")
+        method = self.method if method is None else method
+        if method not in self._METHODS:
+            raise ValueError(f"method must be one of {self._METHODS}, got {method!r}")
         level = float(level)
         n = len(self.conformity_scores_)
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must be in (0, 1), got {level}")
-        q = _corrected_quantile_level(level, n)
+        q = _corrected_quantile_level(level, n, plus=method == "plus")
         if q > 1.0:
             raise ValueError(f"level {level:g} needs more than {n} training rows "
                              f"(the highest level {n} rows support is {max_level_for(n):.4f})")
         X = self._as_input(X)
         y_pred = np.asarray(self.estimator_.predict(X), dtype=float).ravel()
         mu = np.column_stack([np.asarray(e.predict(X), dtype=float).ravel() for e in self.estimators_])
-        mu_i = mu[:, self.fold_of_sample_]  # (n_test, n_train): prediction of the model blind to row i
-        R = self.conformity_scores_[np.newaxis, :]
-        low = -np.quantile(-(mu_i - R), q, axis=1, method="lower")
-        high = np.quantile(mu_i + R, q, axis=1, method="lower")
-        return y_pred, low, high
+        R = self.conformity_scores_
+        if method == "plus":
+            mu_i = mu[:, self.fold_of_sample_]  # (n_test, n_train): prediction of the model blind to row i
+            low = -np.quantile(-(mu_i - R[np.newaxis, :]), q, axis=1, method="lower")
+            high = np.quantile(mu_i + R[np.newaxis, :], q, axis=1, method="lower")
+            return y_pred, low, high
+        r = float(np.quantile(R, q, method="lower"))
+        if method == "base":
+            return y_pred, y_pred - r, y_pred + r
+        return y_pred, mu.min(axis=1) - r, mu.max(axis=1) + r
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

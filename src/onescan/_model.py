@@ -573,7 +573,9 @@ class OnescanModel:
                 unit = info.get("unit", "")
                 if not np.isfinite(v):
                     fill = self.imputed_values_.get(f)
-                    msgs.append(f"{f} missing: imputed with the training median {_fmt(fill, unit)}"
+                    strategy = ((self.card_ or {}).get("settings", {}).get("pipeline", {})
+                                .get("imputer", "median"))
+                    msgs.append(f"{f} missing: imputed with the training {strategy} {_fmt(fill, unit)}"
                                 if fill is not None else f"{f} missing: imputed")
                     continue
                 lo, hi = info.get("min"), info.get("max")
@@ -597,8 +599,9 @@ class OnescanModel:
 
 
 def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude: Iterable[str] = (),
-              interval_level: float = 0.9, interval_folds: int = 10, seed: int = 0, n_jobs: int | None = None,
-              target_gy: float = 24.0, max_activity_mci: float = 1030.0, mu_per_cm: float = 0.110,
+              interval_level: float = 0.9, interval_folds: int = 10, interval_method: str = "plus",
+              seed: int = 0, n_jobs: int | None = None, target_gy: float = 24.0,
+              max_activity_mci: float = 1030.0, mu_per_cm: float = 0.110,
               card: dict | None = None) -> OnescanModel:
     """Fit a pipeline and its CV+ intervals on a feature table (the core of :func:`train`).
 
@@ -619,6 +622,8 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
         Default interval level.
     interval_folds : int, default 10
         Folds of the CV+ intervals (the number of patients gives the jackknife+).
+    interval_method : {"plus", "base", "minmax"}, default "plus"
+        Cross-conformal method (see :class:`onescan._conformal.CrossConformalPlus`).
     seed : int, default 0
         Seed of the CV+ fold split.
     n_jobs : int, optional
@@ -645,7 +650,7 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
         raise ValueError(f"interval_level {interval_level} needs more than {len(y)} training patients")
     X = X.astype(float)
     conf = CrossConformalPlus(pipeline, n_folds=min(interval_folds, len(y)), shuffle=True,
-                              random_state=seed, n_jobs=n_jobs).fit(X, y)
+                              random_state=seed, n_jobs=n_jobs, method=interval_method).fit(X, y)
     selected, coefs, intercept = _selected_and_coefficients(conf.estimator_)
     used = [f for f in selected if coefs.get(f, 1.0) != 0.0]
     info = _feature_ranges(X)
@@ -682,9 +687,11 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
         "coefficients_note": "mCi per unit of the scaled feature (RobustScaler: per interquartile range); "
                              "intercept in mCi",
         "intervals": {
-            "method": "CV+ (cross-conformal, Barber et al. 2021) with absolute residuals; same as MAPIE "
-                      "CrossConformalRegressor(method='plus'); point = pipeline fitted on all patients; "
-                      "interval widened to include it",
+            "method": interval_method,
+            "description": f"cross-conformal '{interval_method}' (Barber et al. 2021; 'plus' = CV+) with "
+                           f"absolute residuals, identical to MAPIE CrossConformalRegressor(method="
+                           f"'{interval_method}'); point = pipeline fitted on all patients; interval widened "
+                           "to include it",
             "folds": int(conf.n_folds), "default_level": float(interval_level),
             "max_level": max_level_for(len(y)),
             "residual_quantiles_mci": q_levels,
@@ -704,7 +711,8 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
 
 
 def train(cohort, *, pipeline_settings=None, dose_settings=None, seed: int = 0, interval_level: float = 0.9,
-          interval_folds: int = 10, cv_folds: int = 5, cv_repeats: int = 20, schedule: str = "first",
+          interval_folds: int = 10, interval_method: str = "plus", cv_folds: int = 5, cv_repeats: int = 20,
+          schedule: str = "first",
           exclude: Iterable[str] = (), n_jobs: int | None = None,
           progress: Callable[[int], None] | None = None) -> OnescanModel:
     """Train the published model on a whole cohort (SPEC §3–§4).
@@ -724,7 +732,10 @@ def train(cohort, *, pipeline_settings=None, dose_settings=None, seed: int = 0, 
     interval_level : float, default 0.9
         Default level of the prediction intervals.
     interval_folds : int, default 10
-        Folds of the CV+ intervals.
+        Folds of the CV+ intervals (the number of patients gives the jackknife+).
+    interval_method : {"plus", "base", "minmax"}, default "plus"
+        Cross-conformal method: CV+ (coverage ≥ 1 − 2α guaranteed, in practice at or
+        above 1 − α), CV (narrower, no guarantee) or CV-minmax (widest).
     cv_folds, cv_repeats : int, default 5, 20
         Repeated k-fold cross-validation of the whole pipeline reported in the card
         (``cv_repeats=0`` skips it).
@@ -777,7 +788,8 @@ def train(cohort, *, pipeline_settings=None, dose_settings=None, seed: int = 0, 
             cv_card["selection_frequency"] = {str(k): float(v) for k, v in freq.items()}
     model = fit_model(
         X, y.to_numpy(), pipeline=make_pipeline(ps), schedule=schedule, exclude=exclude,
-        interval_level=interval_level, interval_folds=interval_folds, seed=seed, n_jobs=n_jobs,
+        interval_level=interval_level, interval_folds=interval_folds, interval_method=interval_method,
+        seed=seed, n_jobs=n_jobs,
         target_gy=ds.target_gy, max_activity_mci=ds.max_activity_mci, mu_per_cm=ds.mu_per_cm,
         card={"inputs": inputs,
               "settings": {"pipeline": _settings_dict(ps), "dose": _settings_dict(ds), "exclude": exclude},
@@ -884,7 +896,7 @@ def save_model(model: OnescanModel, path: str | Path) -> tuple[Path, Path]:
     card = dict(model.card_)
     card["model_file"] = p.name
     card["model_sha256"] = hashlib.sha256(data).hexdigest()
-    card["trusted_types"] = sorted(file_types(data))
+    card["types_in_file"] = sorted(file_types(data))  # informative; trust comes from TRUSTED_TYPES
     cp = card_path_for(p)
     atomic_write_bytes(p, data)
     atomic_write_text(cp, json.dumps(_jsonable(card), indent=2, ensure_ascii=False) + "\n")

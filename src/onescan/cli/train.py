@@ -58,6 +58,14 @@ class Regressor(str, Enum):
     linear = "linear"
 
 
+class IntervalMethod(str, Enum):
+    """Cross-conformal interval methods."""
+
+    plus = "plus"
+    base = "base"
+    minmax = "minmax"
+
+
 class Schedule(str, Enum):
     """Which scans the model reads."""
 
@@ -119,6 +127,10 @@ def train_command(
     interval_folds: Annotated[int, typer.Option(
         "--interval-folds", min=2, rich_help_panel=_MODEL,
         help="Folds of the CV+ conformal intervals (the number of patients gives the jackknife+).")] = 10,
+    interval_method: Annotated[IntervalMethod, typer.Option(
+        "--interval-method", rich_help_panel=_MODEL,
+        help="Cross-conformal method: plus (CV+, coverage guaranteed ≥ 1−2α, measured at or above the level), "
+             "base (CV, narrower, no guarantee) or minmax (widest).")] = IntervalMethod.plus,
     cv_folds: Annotated[int, typer.Option("--cv-folds", min=2, rich_help_panel=_MODEL,
                                           help="Folds of the repeated cross-validation in the card.")] = 5,
     cv_repeats: Annotated[int, typer.Option("--cv-repeats", min=0, rich_help_panel=_MODEL,
@@ -208,7 +220,8 @@ def train_command(
                   console=console, transient=True) as bar:
         task = bar.add_task(f"training on {len(cohort.patients)} patients", total=total)
         result = train(cohort, pipeline_settings=ps, dose_settings=ds, seed=seed, interval_level=level,
-                       interval_folds=interval_folds, cv_folds=cv_folds, cv_repeats=cv_repeats,
+                       interval_folds=interval_folds, interval_method=interval_method.value,
+                       cv_folds=cv_folds, cv_repeats=cv_repeats,
                        schedule=schedule.value, exclude=exclude or (), n_jobs=jobs,
                        progress=lambda k: bar.advance(task, k))
     model_path, card_path = save_model(result, out)
@@ -230,7 +243,8 @@ def train_command(
         m = metrics.get(key)
         if m and m.get("mean") is not None:
             t.add_row(label, f"{m['mean']:.3g}{unit} (95 % interval {m['low']:.3g}–{m['high']:.3g})")
-    t.add_row("interval", f"CV+ conformal, {result.conformal_.n_folds} folds, default level {level:g}")
+    t.add_row("interval", f"cross-conformal ({interval_method.value}), {result.conformal_.n_folds} folds, "
+                          f"default level {level:g}")
     t.add_row("model", str(model_path))
     t.add_row("card", str(card_path))
     console.print(t)
