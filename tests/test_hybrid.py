@@ -84,6 +84,10 @@ def test_selection_finds_the_clearance_feature():
     from onescan._pipeline import selected_features
 
     assert selected_features(model.pipeline_) == ["ast"]
+    assert model.selected_features() == ["ast"]
+    coef = model.coefficients()
+    assert list(coef.index) == ["ast", "(intercept)"]
+    assert coef["ast"] > 0  # slower clearance (larger TIAC per uptake) with higher AST here
     # the default alpha is the published one rescaled to the target's spread
     z = np.log(implied_tiac_h(y, X["liver_mass_g"], NO_CAP) / X["uptake_first_liver"])
     assert model.alpha_ == pytest.approx(0.3 * np.std(z) / np.std(y))

@@ -74,6 +74,7 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = [
     "HybridDosimetryRegressor",
     "make_model",
+    "hybrid_selected_features",
     "implied_tiac_h",
     "tiac_ratio_to_lambda",
     "HYBRID_TARGETS",
@@ -458,6 +459,26 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.asarray(activity_for_target_mci(tiac, m, _dose_settings(self.dose_settings)), dtype=float)
 
+    def selected_features(self) -> list[str]:
+        """Names of the features the fitted clearance model uses."""
+        from ._pipeline import selected_features
+
+        check_is_fitted(self, "pipeline_")
+        return selected_features(self.pipeline_)
+
+    def coefficients(self) -> pd.Series:
+        """Coefficients of the clearance model, in ln h per unit of the scaled feature.
+
+        Returns
+        -------
+        pandas.Series
+            Selected features and ``(intercept)`` (ln h).
+        """
+        from ._pipeline import coefficients
+
+        check_is_fitted(self, "pipeline_")
+        return coefficients(self.pipeline_).rename("coefficient_ln_h")
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
@@ -480,6 +501,11 @@ def _validated(X, estimator, ensure_min_samples):
 
 def _take(X, mask):
     return X.iloc[mask] if isinstance(X, pd.DataFrame) else X[mask]
+
+
+def hybrid_selected_features(model) -> list[str]:
+    """Selected features of a fitted :class:`HybridDosimetryRegressor` (for ``repeated_cv``'s ``selected``)."""
+    return model.selected_features()
 
 
 def make_model(pipeline_settings=None, dose_settings=None, **kwargs):
