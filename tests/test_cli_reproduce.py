@@ -27,7 +27,8 @@ def onescan(*args, cwd=None):
 
 def test_reproduce_end_to_end(cohort_dir, tmp_path):
     out = tmp_path / "results"
-    r = onescan(cohort_dir, "--out", out, "--repeats", "2", "--folds", "3", "--seed", "1", "--k-features", "3")
+    r = onescan(cohort_dir, "--out", out, "--repeats", "2", "--folds", "3", "--seed", "1", "--k-features", "3",
+                "--jobs", "1")
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     for name in ("report.html", "metrics.json", "predictions.csv", "figures/predicted_vs_prescribed.png",

@@ -45,6 +45,11 @@ def test_metrics_are_complete_and_strict_json(result):
     assert len(m["split"]["selected_model"]["features"]) == 3
     assert m["cohort"]["n_patients"] == 30
     assert m["split"]["interval"]["level"] == 0.9
+    robust = {r["paper"]: r["columns"] for r in m["robust_features"]}
+    assert len(robust) == 8
+    assert [c["feature"] for c in robust["liver mass"]] == ["liver_mass_g"]
+    assert [c["feature"] for c in robust["AST (pre dosimetric infusion)"]] == ["ast_pre_u_per_l"]
+    assert robust["BSA"] == []
 
 
 def test_split_is_the_published_one_and_metrics_follow_from_predictions(result, cohort):

@@ -47,6 +47,19 @@ PAPER: dict = {
                         "neutrophil count"],
 }
 
+#: The paper's robust features and the column-name patterns (regular expressions) that
+#: identify them in a cohort following onescan's naming (SPEC §1: snake_case + unit).
+ROBUST_FEATURE_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("liver mass", r"^liver_(mass|volume)"),
+    ("initial liver uptake", r"^uptake_first_liver$"),
+    ("AST (pre dosimetric infusion)", r"^ast_(.*_)?pre(_|$)"),
+    ("AST (post dosimetric infusion)", r"^ast_(.*_)?post(_|$)"),
+    ("BSA", r"^bsa"),
+    ("LDH", r"^ldh_"),
+    ("lymphocyte count", r"^lymphocyte"),
+    ("neutrophil count", r"^neutrophil"),
+)
+
 #: Short method labels for table columns and axes.
 SHORT: dict[str, str] = {"lasso": "LASSO", "body_mass": "body mass", "liver_mass": "liver mass",
                          "stp": "single time point"}
@@ -350,6 +363,9 @@ def reproduce(
                                     for k, s in cv.selection_frequency.items()},
         },
     }
+    metrics["robust_features"] = _clean(_robust_features(
+        X.columns, cv.selection_frequency.get("lasso"), [f["feature"] for f in
+                                                         metrics["split"]["selected_model"]["features"]]))
     example = _example_patient(cohort, dose, X, y, test, fitted.get("stp"), ds, mu)
     if example is not None:
         metrics["example"] = {k: v for k, v in example.items() if k not in ("time_h", "fraction")}
@@ -375,6 +391,23 @@ def reproduce(
         "example": example,
     }
     return ReproduceResult(metrics=metrics, predictions=pred, plot_data=plot_data)
+
+
+def _robust_features(columns, freq: pd.Series | None, split_selected: list[str]) -> list[dict]:
+    """For each of the paper's robust features, the matching columns and how often onescan selected them."""
+    import re
+
+    out = []
+    for label, pattern in ROBUST_FEATURE_PATTERNS:
+        rx = re.compile(pattern)
+        cols = [c for c in columns if rx.search(str(c))]
+        out.append({
+            "paper": label,
+            "columns": [{"feature": c,
+                         "selected_pct": float(100.0 * (freq.get(c, 0.0) if freq is not None else float("nan"))),
+                         "in_split_model": c in split_selected} for c in cols],
+        })
+    return out
 
 
 def _check_k_features(X: pd.DataFrame, ps: PipelineSettings, cohort) -> None:

@@ -87,7 +87,7 @@ def reproduce(
     ] = Path("onescan-results"),
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the 70/30 split and of the repeated CV.")] = 0,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=-1, rich_help_panel=_EVAL,
-                                      help="Parallel workers for the repeated CV (-1: all cores).")] = 1,
+                                      help="Parallel worker processes for the cross-validation (-1: all cores).")] = -1,
     folds: Annotated[int, typer.Option("--folds", min=2, rich_help_panel=_EVAL,
                                        help="Folds of the repeated k-fold cross-validation.")] = 5,
     repeats: Annotated[int, typer.Option("--repeats", min=1, rich_help_panel=_EVAL,
