@@ -24,7 +24,9 @@ the ML models) is fitted on the training rows only. The "24 h" scan is each
 patient's later scan nearest 24 h (:func:`onescan._features.schedule_scans`).
 For the first + 24 h models the feature matrix also holds
 ``liver_two_point_ln_tiac_per_uptake`` — ln(TIAC/f₁) (h) of the two-point fit —
-derived from that patient's own two scans.
+derived from that patient's own two scans. The ML models are trained on the
+reference activity capped at the maximum activity (as the trial's prescriptions
+were), computed with the same dose settings as the reference.
 
 Metrics (per method; ``adm = clip(predicted, 0, cap)`` is the activity a clinic
 would give, ``ref`` the reference activity, ``ref_c = min(ref, cap)``):
@@ -301,8 +303,9 @@ class StudyData:
         Features of the first + 24 h models (adds ``uptake_24h_*``, ``scan_24h_time_h``
         and the two-point feature).
     y : numpy.ndarray
-        Training target of the ML models (the cohort's prescribed activity, mCi, capped
-        as in the trial).
+        Training target of the ML models: the reference activity capped at the maximum
+        activity as in the trial, mCi (the cohort's own ``prescribed_activity_mci``, if
+        any, is kept in ``kin["prescribed_given_mci"]`` for comparison only).
     kin : pandas.DataFrame
         ``liver_mass_g`` (g), ``t1_h``, ``f1``, ``t24_h``, ``f24``, ``half_life_full_h`` (h),
         ``ref_mci`` (uncapped reference activity), ``ref_capped_mci``.
@@ -338,7 +341,7 @@ def prepare_study_data(cohort, dose_settings=None) -> StudyData:
     StudyData
     """
     from ._dosimetry import DoseSettings, compute_dose
-    from ._features import build_features, get_target
+    from ._features import TARGET_COLUMN, build_features
     from ._physics import lambda_phys_per_h
 
     ds = dose_settings if dose_settings is not None else DoseSettings()
@@ -346,9 +349,21 @@ def prepare_study_data(cohort, dose_settings=None) -> StudyData:
     ids = cohort.patients["patient_id"].astype(str).to_numpy()
     X1 = build_features(cohort, schedule="first", mu_per_cm=mu)
     X24 = build_features(cohort, schedule="first+24h", mu_per_cm=mu)
-    y = get_target(cohort, ds).to_numpy(dtype=float)
     dose = compute_dose(cohort.patients, cohort.scans, ds)
     dose = dose.set_index(dose["patient_id"].astype(str)).reindex(ids)
+    # The ML models learn the reference itself (capped as in the trial), so that every method
+    # is compared with the same quantity under the same dose settings.
+    y = dose["prescribed_activity_capped_mci"].to_numpy(float)
+    if not np.all(np.isfinite(y) & (y > 0)):
+        from ._errors import InputError, Problem
+
+        bad = [str(i) for i, v in zip(ids, y) if not (np.isfinite(v) and v > 0)]
+        raise InputError([Problem(str(cohort.sources.get("scans", "scans")), patient_id=pid,
+                                  message="the reference dosimetry failed for this patient (see onescan dose)")
+                          for pid in bad])
+    given = None
+    if TARGET_COLUMN in cohort.patients.columns:
+        given = pd.to_numeric(cohort.patients[TARGET_COLUMN], errors="coerce").to_numpy(float)
     lam_p = lambda_phys_per_h(getattr(ds, "nuclide", "I-131"))
     f1 = X24["uptake_first_liver"].to_numpy(float)
     t1 = X24["first_scan_time_h"].to_numpy(float)
@@ -363,6 +378,8 @@ def prepare_study_data(cohort, dose_settings=None) -> StudyData:
         "ref_mci": dose["prescribed_activity_mci"].to_numpy(float),
         "ref_capped_mci": dose["prescribed_activity_capped_mci"].to_numpy(float),
     })
+    if given is not None:
+        kin["prescribed_given_mci"] = given
     return StudyData(ids=ids, X_first=X1, X_24=X24, y=y, kin=kin)
 
 
@@ -697,6 +714,16 @@ def _table(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _given_diff(data: StudyData, ds) -> float | None:
+    """Median |given prescribed − reference (capped)| / reference, %, or None without a given column."""
+    if "prescribed_given_mci" not in data.kin:
+        return None
+    g = data.kin["prescribed_given_mci"].to_numpy(float)
+    r = np.minimum(data.kin["ref_mci"].to_numpy(float), ds.max_activity_mci)
+    ok = np.isfinite(g) & np.isfinite(r) & (r > 0)
+    return float(np.median(np.abs(g[ok] - r[ok]) / r[ok]) * 100.0) if ok.any() else None
+
+
 def _best_by_scans(summary: dict) -> list[dict]:
     """Per scan subset, the method with the lowest mean RMSE (and its numbers)."""
     out = []
@@ -804,6 +831,7 @@ def schedule_study(cohort=None, settings: ScheduleSettings | None = None, *, pip
             "training_patients_per_fold": int(round(len(data) * (s.folds - 1) / s.folds)),
             "mean_reference_mci": float(np.mean(np.minimum(ref, ds.max_activity_mci))),
             "share_at_cap_pct": float(100.0 * np.mean(ref >= ds.max_activity_mci)),
+            "given_prescription_median_abs_diff_pct": _given_diff(data, ds),
             "inputs": inputs,
             "summary": cv["summary"],
             "elapsed_s": time.perf_counter() - t1,
