@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from onescan._contract import load_cohort
-from onescan._dosimetry import DoseSettings, activity_for_target_mci, compute_dose
+from onescan._dosimetry import DoseSettings, activity_for_target_mci
 from onescan._physics import lambda_phys_per_h
 from onescan._pipeline import PipelineSettings
 from onescan._schedule import (

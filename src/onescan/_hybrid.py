@@ -378,7 +378,10 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         X_fit = X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
         z_fit = z[rows].copy()
         pipe = clone(inner).fit(X_fit, z_fit)
-        self.residual_sd_ = float(np.std(z[~censored] - pipe.predict(_take(X, ~censored)))) if (~censored).sum() > 1 else float("nan")
+        if (~censored).sum() > 1:
+            self.residual_sd_ = float(np.std(z[~censored] - pipe.predict(_take(X, ~censored))))
+        else:
+            self.residual_sd_ = float("nan")
 
         if self.censoring == "impute" and 0 < self.n_censored_ < len(y) - 1:
             # The features are selected on the first pass; the iterations refit only the final
