@@ -228,3 +228,14 @@ def test_sklearn_api_on_valid_data():
     assert np.all(np.isfinite(est.predict(Xn)))
     with pytest.raises(ValueError, match="features"):
         est.predict(X.iloc[:, :3])
+
+
+def test_pipeline_option_model_hybrid():
+    from onescan._pipeline import make_pipeline, selected_features
+
+    est = make_pipeline(PipelineSettings(model="hybrid", selector="none"))
+    assert isinstance(est, HybridDosimetryRegressor)
+    X, y = _linear_clearance_data(n=40, seed=5)
+    est.fit(X, y)
+    assert est.pipeline_.named_steps["model"].__class__.__name__ == "Lasso"
+    assert selected_features(est) == list(X.columns)

@@ -60,8 +60,10 @@ class PipelineSettings(BaseModel):
         Scikit-learn scorer used by the selector.
     alpha : float
         L1 penalty of the Lasso inside the selector and of the final model.
-    model : {"lasso", "ridge", "linear"}
-        Final regressor.
+    model : {"lasso", "ridge", "linear", "hybrid"}
+        Final regressor; ``"hybrid"`` makes :func:`make_pipeline` return
+        :class:`onescan._hybrid.HybridDosimetryRegressor` (clearance learnt by this
+        pipeline with a Lasso, activity by MIRD dosimetry; default dose settings).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -76,7 +78,7 @@ class PipelineSettings(BaseModel):
     selector_cv: int = Field(5, ge=2)
     scoring: str = "r2"
     alpha: float = Field(0.3, gt=0.0)
-    model: Literal["lasso", "ridge", "linear"] = "lasso"
+    model: Literal["lasso", "ridge", "linear", "hybrid"] = "lasso"
 
     @field_validator("k_features")
     @classmethod
@@ -206,6 +208,10 @@ def make_pipeline(settings: PipelineSettings | None = None) -> Pipeline:
         selector and :func:`selected_features`.
     """
     s = settings if settings is not None else PipelineSettings()
+    if s.model == "hybrid":  # physics-informed model (issue 7): clearance pipeline + MIRD dosimetry
+        from ._hybrid import make_model
+
+        return make_model(s)
     scaler = {"robust": RobustScaler(), "standard": StandardScaler(), "minmax": MinMaxScaler(),
               "none": "passthrough"}[s.scaler]
     selector = make_selector(s)
@@ -229,6 +235,7 @@ def _names_before_select(pipe: Pipeline) -> np.ndarray:
 
 def selected_features(pipe: Pipeline) -> list[str]:
     """Names of the features the fitted pipeline's final model uses (selector order)."""
+    pipe = getattr(pipe, "pipeline_", pipe)  # the hybrid model's inner clearance pipeline
     names = _names_before_select(pipe)
     sel = pipe.named_steps["select"]
     if sel == "passthrough" or sel is None:
