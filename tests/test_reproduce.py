@@ -136,3 +136,13 @@ def test_minimal_hand_written_cohort(tmp_path):
     assert any("body-mass" in n for n in r.metrics["notes"])
     write_outputs(r, tmp_path)
     assert "body-mass baseline skipped" in (tmp_path / "report.html").read_text()
+
+
+def test_paired_comparison_with_best_baseline(result):
+    y, oof = result.plot_data["y"], result.plot_data["oof"]
+    rmse = {k: np.array([regression_metrics(y, v[r])["rmse_mci"] for r in range(v.shape[0])]) for k, v in oof.items()}
+    best = min((k for k in rmse if k != "lasso"), key=lambda k: rmse[k].mean())
+    c = result.metrics["comparison"]
+    assert c["best_baseline"] == best
+    assert c["cv_rmse_difference_mci"]["mean"] == pytest.approx((rmse["lasso"] - rmse[best]).mean())
+    assert c["cv_lasso_better_pct"] == pytest.approx(100 * np.mean(rmse["lasso"] < rmse[best]))

@@ -363,6 +363,7 @@ def reproduce(
                                     for k, s in cv.selection_frequency.items()},
         },
     }
+    metrics["comparison"] = _comparison(cv.per_repeat, split_metrics)
     metrics["robust_features"] = _clean(_robust_features(
         X.columns, cv.selection_frequency.get("lasso"), [f["feature"] for f in
                                                          metrics["split"]["selected_model"]["features"]]))
@@ -391,6 +392,24 @@ def reproduce(
         "example": example,
     }
     return ReproduceResult(metrics=metrics, predictions=pred, plot_data=plot_data)
+
+
+def _comparison(per_repeat: pd.DataFrame, split_metrics: dict) -> dict:
+    """Paired comparison of the LASSO pipeline with the best baseline on the same CV folds."""
+    from ._evaluation import summarise
+
+    rmse = per_repeat.pivot(index="repeat", columns="model", values="rmse_mci")
+    baselines = [c for c in rmse.columns if c != "lasso"]
+    if "lasso" not in rmse or not baselines:
+        return {}
+    best = min(baselines, key=lambda c: rmse[c].mean())
+    diff = (rmse["lasso"] - rmse[best]).to_numpy()
+    return _clean({
+        "best_baseline": best,
+        "cv_rmse_difference_mci": summarise(diff),
+        "cv_lasso_better_pct": float(100.0 * np.mean(diff < 0)),
+        "split_minus_cv_rmse_mci": float(split_metrics["lasso"]["rmse_mci"] - rmse["lasso"].mean()),
+    })
 
 
 def _robust_features(columns, freq: pd.Series | None, split_selected: list[str]) -> list[dict]:
