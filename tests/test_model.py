@@ -344,3 +344,14 @@ def test_train_card(scan_model, cohorts, tmp_path):
     on_disk = json.loads(cpath.read_text())
     assert on_disk["model_sha256"] == hashlib.sha256(mpath.read_bytes()).hexdigest()
     json.dumps(on_disk, allow_nan=False)  # strict JSON: no NaN
+
+
+def test_all_problems_reported_together(scan_model, cohorts):
+    _, new = cohorts
+    pats = new.patients.drop(columns=["prescribed_activity_mci", "liver_mass_g"])
+    one_missing = new.scans[new.scans["patient_id"] != "NEW0002"]
+    with pytest.raises(InputError) as err:
+        scan_model.predict(pats, one_missing)
+    problems = err.value.problems
+    assert any(p.column == "liver_mass_g" for p in problems)
+    assert any(p.patient_id == "NEW0002" for p in problems)

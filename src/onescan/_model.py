@@ -435,26 +435,18 @@ class OnescanModel:
                            f"was trained on first scans taken up to {self.first_scan_time_max_h:.4g} h after the "
                            "infusion (a later image cannot stand in for the first one)",
                         patient_id=pid, column="time_h"))
+        X = build_features(cohort, exclude=[c for c in self.exclude if c in cohort.patients.columns],
+                           schedule=self.schedule, mu_per_cm=self.mu_per_cm)
+        X = self._fill_indicators(X, cohort.patients)
+        for f in self.used_features_:
+            if f not in X.columns and not (_SCAN_FEATURE_RE.match(f) and problems):
+                unit = self.feature_info_.get(f, {}).get("unit")
+                problems.append(Problem(
+                    S if _SCAN_FEATURE_RE.match(f) else P,
+                    "the model needs this feature (selected in training, non-zero coefficient) but the column "
+                    "is missing" + (f"; unit {unit}" if unit else ""), column=f))
         if problems:
             raise InputError(problems)
-        if len(cohort.scans):
-            X = build_features(cohort, exclude=[c for c in self.exclude if c in cohort.patients.columns],
-                               schedule=self.schedule, mu_per_cm=self.mu_per_cm)
-        else:
-            from ._features import _encode_patients
-
-            X = _encode_patients(cohort.patients, [c for c in self.exclude if c in cohort.patients.columns])
-            X.index = pd.Index(ids, name="patient_id")
-        X = self._fill_indicators(X, cohort.patients)
-        missing = [f for f in self.used_features_ if f not in X.columns]
-        if missing:
-            raise InputError([
-                Problem(S if _SCAN_FEATURE_RE.match(f) else P,
-                        "the model needs this feature (selected in training, non-zero coefficient) but the column is "
-                        "missing" + (f"; unit {self.feature_info_.get(f, {}).get('unit')}"
-                                     if self.feature_info_.get(f, {}).get("unit") else ""),
-                        column=f)
-                for f in missing])
         return X.reindex(columns=self.feature_names_).astype(float)
 
     def _fill_indicators(self, X: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
