@@ -355,3 +355,12 @@ def test_all_problems_reported_together(scan_model, cohorts):
     problems = err.value.problems
     assert any(p.column == "liver_mass_g" for p in problems)
     assert any(p.patient_id == "NEW0002" for p in problems)
+
+
+def test_predict_patients_only_when_no_scan_feature():
+    model, X = _small_model()
+    assert not model.scan_features_
+    patients = X.reset_index()  # patient_id + the lab columns, no scans table
+    out = model.predict(patients)
+    pd.testing.assert_frame_equal(out, model._predict_features(X, 0.9))
+    assert model.load_rules()["need_scans"] is False
