@@ -608,9 +608,10 @@ def virtual_cohort_study(sizes: Sequence[int] = (74, 150, 300, 1000), n_cohorts:
     jobs = (delayed(_virtual_task)(s, k, seed, test, list(methods), pipeline_settings, ds, margin)
             for s, k in tasks)
     rows = []
-    for s, k, res in _parallel(jobs, n_jobs):
+    for done, (s, k, res) in enumerate(_parallel(jobs, n_jobs), start=1):
         for mth, met in res.items():
             rows.append({"size": s, "cohort": k, "method": mth, **met})
+        logger.info("virtual cohort %d of %d done (size %d, cohort %d)", done, len(tasks), s, k)
         if progress is not None:
             progress(1)
     per_cohort = pd.DataFrame(rows).sort_values(["size", "cohort", "method"], kind="mergesort")
