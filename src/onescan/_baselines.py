@@ -7,8 +7,8 @@
   f_liver(t₁)·exp(λ_pop·t₁)/λ_pop, λ_pop = ln 2 / median T_eff of the training patients'
   full (multi-image) dosimetry.
 
-Both are scikit-learn regressors taking the design matrix as a DataFrame and reading
-their columns by name.
+Both are scikit-learn regressors that read their columns by name from a DataFrame (or
+by position from an array) and pass ``parametrize_with_checks``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LinearRegression
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["LinearOnColumn", "SingleTimePointDosimetry", "STP_COLUMNS"]
 
@@ -29,24 +29,35 @@ logger = logging.getLogger(__name__)
 STP_COLUMNS = ("uptake_first_liver", "first_scan_time_h", "liver_mass_g")
 
 
-def _column(X, name, who) -> np.ndarray:
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(f"{who} needs a pandas DataFrame with a column {name!r}")
-    if name not in X.columns:
-        raise ValueError(f"{who}: the design matrix has no column {name!r}")
-    return pd.to_numeric(X[name], errors="coerce").to_numpy(dtype=float)
+def _resolve(est, column, what: str) -> int:
+    """Position of ``column`` (a name, or an int position) among the fitted input features."""
+    n = est.n_features_in_
+    if isinstance(column, (int, np.integer)) and not isinstance(column, bool):
+        if not 0 <= int(column) < n:
+            raise ValueError(f"{type(est).__name__}: {what} position {column} is out of range for "
+                             f"n_features = {n} (got {n} feature(s))")
+        return int(column)
+    names = getattr(est, "feature_names_in_", None)
+    if names is None:
+        raise ValueError(f"{type(est).__name__}: {what} {column!r} is a name; fit on a pandas DataFrame "
+                         "with that column, or give an integer position")
+    hits = np.flatnonzero(np.asarray(names, dtype=object) == column)
+    if hits.size == 0:
+        raise ValueError(f"{type(est).__name__}: the design matrix has no column {column!r}")
+    return int(hits[0])
 
 
 class LinearOnColumn(RegressorMixin, BaseEstimator):
-    """Ordinary least squares of the target on one named column.
+    """Ordinary least squares of the target on one column of the design matrix.
 
     Training rows where the column is missing are ignored; at prediction a missing
     value is replaced by the training median of the column.
 
     Parameters
     ----------
-    column : str
-        Column of the design matrix (e.g. ``"weight_kg"`` in kg, ``"liver_mass_g"`` in g).
+    column : str or int, default "liver_mass_g"
+        Column name (DataFrame input, e.g. ``"weight_kg"`` in kg, ``"liver_mass_g"`` in g)
+        or integer position.
 
     Attributes
     ----------
@@ -56,31 +67,43 @@ class LinearOnColumn(RegressorMixin, BaseEstimator):
         mCi.
     fill_value_ : float
         Training median of ``column``, used for missing values at prediction.
+    column_index_ : int
+        Position of ``column`` among the input features.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when fitted on a DataFrame.
     """
 
-    def __init__(self, column: str = "liver_mass_g"):
+    def __init__(self, column="liver_mass_g"):
         self.column = column
 
     def fit(self, X, y):
-        """Fit on the rows of ``X`` (DataFrame) with ``y`` in mCi."""
-        x = _column(X, self.column, type(self).__name__)
-        y = np.asarray(y, dtype=float)
-        ok = np.isfinite(x) & np.isfinite(y)
-        if ok.sum() < 2:
-            raise ValueError(f"LinearOnColumn: fewer than two training rows with {self.column!r}")
+        """Fit on the rows of ``X`` with ``y`` in mCi."""
+        Xa, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, y_numeric=True)
+        self.column_index_ = _resolve(self, self.column, "column")
+        x = Xa[:, self.column_index_]
+        ok = np.isfinite(x)
+        if not ok.any():
+            raise ValueError(f"LinearOnColumn: no training row has a value of column {self.column!r}")
         lr = LinearRegression().fit(x[ok, None], y[ok])
         self.slope_ = float(lr.coef_[0])
         self.intercept_ = float(lr.intercept_)
         self.fill_value_ = float(np.median(x[ok]))
-        self.n_features_in_ = X.shape[1]
         return self
 
     def predict(self, X):
         """Predicted target (mCi) for the rows of ``X``."""
         check_is_fitted(self, "slope_")
-        x = _column(X, self.column, type(self).__name__)
+        Xa = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        x = Xa[:, self.column_index_]
         x = np.where(np.isfinite(x), x, self.fill_value_)
         return self.intercept_ + self.slope_ * x
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.regressor_tags.poor_score = True
+        return tags
 
 
 class SingleTimePointDosimetry(RegressorMixin, BaseEstimator):
@@ -88,17 +111,20 @@ class SingleTimePointDosimetry(RegressorMixin, BaseEstimator):
 
     ``fit`` reads only the column ``half_life_column`` (the effective half-life of each
     *training* patient's full dosimetry, h) and keeps its median; ``y`` is not used.
-    ``predict`` reads only :data:`STP_COLUMNS`: the first-image liver uptake f (fraction
+    ``predict`` reads only the three ``columns``: the first-image liver uptake f (fraction
     of the administered activity), its time t₁ (h) and the liver mass (g), and returns
     the activity (mCi) delivering the target dose, *not* capped (clip it to model the
-    clinical maximum).
+    clinical maximum); NaN where an input is missing or not physical.
 
     Parameters
     ----------
     dose_settings : onescan._dosimetry.DoseSettings, optional
         Target dose, S-values, mass scaling (default settings when None).
-    half_life_column : str, default "liver_effective_half_life_h"
-        Column with each training patient's effective half-life (h); needed at fit only.
+    half_life_column : str or int, default "liver_effective_half_life_h"
+        Column with each training patient's effective half-life (h); its values are read
+        at fit only (at prediction the column may hold anything, e.g. NaN).
+    columns : tuple of 3 str or int, default ``STP_COLUMNS``
+        The uptake, first-scan time and liver-mass columns (names or positions).
 
     Attributes
     ----------
@@ -106,36 +132,74 @@ class SingleTimePointDosimetry(RegressorMixin, BaseEstimator):
         Median effective half-life of the training patients (h).
     lambda_pop_per_h_ : float
         ln 2 / ``half_life_pop_h_`` (h⁻¹).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when fitted on a DataFrame.
     """
 
-    def __init__(self, dose_settings=None, half_life_column: str = "liver_effective_half_life_h"):
+    def __init__(self, dose_settings=None, half_life_column="liver_effective_half_life_h",
+                 columns=STP_COLUMNS):
         self.dose_settings = dose_settings
         self.half_life_column = half_life_column
+        self.columns = columns
 
     def fit(self, X, y=None):
         """Learn the population half-life from the training rows of ``X``."""
-        t_eff = _column(X, self.half_life_column, type(self).__name__)
+        if y is None:
+            Xa = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        else:
+            Xa, _ = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, y_numeric=True)
+        if len(tuple(self.columns)) != 3:
+            raise ValueError("SingleTimePointDosimetry: columns must name the uptake, time and mass columns")
+        self.columns_index_ = tuple(_resolve(self, c, "column") for c in self.columns)
+        t_eff = Xa[:, _resolve(self, self.half_life_column, "half_life_column")]
         t_eff = t_eff[np.isfinite(t_eff) & (t_eff > 0)]
         if t_eff.size == 0:
-            raise ValueError("SingleTimePointDosimetry: no training patient has an effective half-life")
+            raise ValueError("SingleTimePointDosimetry: no training patient has a positive effective half-life")
         self.half_life_pop_h_ = float(np.median(t_eff))
         self.lambda_pop_per_h_ = float(np.log(2.0) / self.half_life_pop_h_)
-        self.n_features_in_ = X.shape[1]
         return self
+
+    def _inputs(self, X):
+        check_is_fitted(self, "lambda_pop_per_h_")
+        Xa = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        iu, it, im = self.columns_index_
+        return Xa[:, iu], Xa[:, it], Xa[:, im]
 
     def tiac_h(self, X) -> np.ndarray:
         """Single-time-point TIAC of the liver (h) for the rows of ``X``."""
-        check_is_fitted(self, "lambda_pop_per_h_")
-        f = _column(X, "uptake_first_liver", type(self).__name__)
-        t1 = _column(X, "first_scan_time_h", type(self).__name__)
+        f, t1, _ = self._inputs(X)
         lam = self.lambda_pop_per_h_
-        return f * np.exp(lam * t1) / lam
+        with np.errstate(over="ignore", invalid="ignore"):
+            return f * np.exp(lam * t1) / lam
 
     def predict(self, X):
-        """Activity (mCi, uncapped) delivering the target liver dose; NaN when an input is missing."""
+        """Activity (mCi, uncapped) delivering the target liver dose."""
         from ._dosimetry import DoseSettings, activity_for_target_mci
 
         settings = self.dose_settings if self.dose_settings is not None else DoseSettings()
-        tiac = self.tiac_h(X)
-        mass = _column(X, "liver_mass_g", type(self).__name__)
-        return np.asarray(activity_for_target_mci(tiac, mass, settings), dtype=float)
+        f, t1, mass = self._inputs(X)
+        lam = self.lambda_pop_per_h_
+        ok = np.isfinite(f) & np.isfinite(t1) & np.isfinite(mass) & (mass > 0) & (f > 0)
+        out = np.full(f.shape, np.nan)
+        if ok.any():
+            tiac = f[ok] * np.exp(lam * t1[ok]) / lam
+            out[ok] = np.asarray(activity_for_target_mci(tiac, mass[ok], settings), dtype=float)
+        return out
+
+    def score(self, X, y, sample_weight=None):
+        """r² of the predictions on the rows where a prediction exists (finite)."""
+        from sklearn.metrics import r2_score
+
+        pred = self.predict(X)
+        y = np.asarray(y, dtype=float)
+        ok = np.isfinite(pred)
+        w = None if sample_weight is None else np.asarray(sample_weight)[ok]
+        return float(r2_score(y[ok], pred[ok], sample_weight=w))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.regressor_tags.poor_score = True
+        tags.target_tags.required = False
+        return tags

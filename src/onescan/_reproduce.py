@@ -367,7 +367,8 @@ def reproduce(
     metrics["robust_features"] = _clean(_robust_features(
         X.columns, cv.selection_frequency.get("lasso"), [f["feature"] for f in
                                                          metrics["split"]["selected_model"]["features"]]))
-    example = _example_patient(cohort, dose, X, y, test, fitted.get("stp"), ds, mu)
+    example = _example_patient(cohort, dose, XA[columns["stp"]] if "stp" in columns else X, y, test,
+                               fitted.get("stp"), ds, mu)
     if example is not None:
         metrics["example"] = {k: v for k, v in example.items() if k not in ("time_h", "fraction")}
     metrics = _clean(metrics)
@@ -462,7 +463,7 @@ def _split_intervals(XA, y, train, test, cols, ps, seed, level, n_jobs) -> dict 
     return {
         "low": low, "high": high,
         "summary": {
-            "method": f"CV+ (cross-conformal, {n_folds} folds on the training patients, absolute residuals)",
+            "method": f"CV+: cross-conformal, {n_folds} folds on the training patients, absolute residuals",
             "level": float(level),
             "n_folds": n_folds,
             "coverage_pct": float(100.0 * inside.mean()),
