@@ -146,3 +146,13 @@ def test_paired_comparison_with_best_baseline(result):
     assert c["best_baseline"] == best
     assert c["cv_rmse_difference_mci"]["mean"] == pytest.approx((rmse["lasso"] - rmse[best]).mean())
     assert c["cv_lasso_better_pct"] == pytest.approx(100 * np.mean(rmse["lasso"] < rmse[best]))
+
+
+def test_excluded_columns_leave_features_but_not_baselines(cohort):
+    r = reproduce(cohort, pipeline_settings=PipelineSettings(selector="none"), folds=3, repeats=1,
+                  exclude=("weight_kg", "liver_mass_g"))
+    feats = [f["feature"] for f in r.metrics["split"]["selected_model"]["features"]]
+    assert "weight_kg" not in feats and "liver_mass_g" not in feats
+    assert "liver_effective_half_life_h" not in feats
+    assert set(r.metrics["split"]["metrics"]) == {"lasso", "body_mass", "liver_mass", "stp"}
+    assert r.metrics["settings"]["excluded_columns"] == ["weight_kg", "liver_mass_g"]

@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from ._baselines import STP_COLUMNS, LinearOnColumn, SingleTimePointDosimetry
 from ._errors import InputError, Problem
@@ -182,15 +183,15 @@ def _cohort_summary(cohort, X: pd.DataFrame, y: pd.Series, dose: pd.DataFrame, c
             summary[key] = float(pd.to_numeric(p[col], errors="coerce").median())
     if "sex" in p.columns:
         summary["n_male"] = int((p["sex"].astype(str).str.upper() == "M").sum())
-    flagged = dose["flags"].astype(str).str.len().gt(0) & dose["flags"].notna() if "flags" in dose else None
-    summary["n_dosimetry_flagged"] = int(flagged.sum()) if flagged is not None else 0
+    if "flags" in dose.columns:
+        summary["n_dosimetry_flagged"] = int((dose["flags"].fillna("").astype(str) != "").sum())
     return summary
 
 
-def _models(X: pd.DataFrame, pipeline_settings, dose_settings) -> tuple[dict, dict, dict, list[str]]:
+def _models(X: pd.DataFrame, feature_cols: list[str], pipeline_settings,
+            dose_settings) -> tuple[dict, dict, dict, list[str]]:
     """The four methods, the columns each sees, and notes on methods that cannot run."""
     models, columns, notes = {}, {}, []
-    feature_cols = [c for c in X.columns if c != HALF_LIFE_COLUMN]
     models["lasso"] = make_pipeline(pipeline_settings)
     columns["lasso"] = feature_cols
     if "weight_kg" in X.columns and X["weight_kg"].notna().sum() >= 2:
@@ -279,8 +280,13 @@ def reproduce(
     X = build_features(cohort, exclude=exclude, schedule="first", mu_per_cm=mu)
     y = get_target(cohort, ds)
     _check_k_features(X, ps, cohort)
+    # the design matrix of all methods: the features, plus what only the baselines read
+    # (the full-dosimetry half-life, needed at fit only, and masses the user excluded from the features)
     XA = X.join(dose[[HALF_LIFE_COLUMN]], how="left")
-    models, columns, selected, notes = _models(XA, ps, ds)
+    for col in ("weight_kg", "liver_mass_g"):
+        if col not in XA.columns and col in cohort.patients.columns:
+            XA[col] = pd.to_numeric(cohort.patients[col], errors="coerce").to_numpy(dtype=float)
+    models, columns, selected, notes = _models(XA, list(X.columns), ps, ds)
 
     # --- the published split ---
     tick("published split", 0, len(models))
@@ -289,8 +295,6 @@ def reproduce(
     split_pred: dict[str, np.ndarray] = {}
     fitted = {}
     for name, est in models.items():
-        from sklearn.base import clone
-
         m = clone(est).fit(XA.iloc[train][columns[name]], yv[train])
         fitted[name] = m
         split_pred[name] = np.asarray(m.predict(XA.iloc[test][columns[name]]), dtype=float)
