@@ -22,14 +22,17 @@ not a regression with noise:
 5. **Kinetics** per organ (liver, spleen, marrow, lungs, kidneys, heart = blood pool,
    remainder) as a mono-exponential biological retention ``a·exp(−λ_bio·t)`` times I-131
    decay (λ_phys from :func:`onescan._physics.lambda_phys_per_h`, ICRP 107). The liver's
-   λ_bio and initial uptake are log-linear in covariates (see :class:`KineticParams`):
-   the CD45 antigen sink (circulating CD45+ lymphocytes and neutrophils, leukaemic
-   turnover marked by LDH) speeds antibody clearance and catabolism; hepatocellular injury
-   (AST) speeds release of catabolised iodide from the liver; a larger body (BSA, blood
-   volume) holds a larger circulating reservoir and slows apparent liver clearance; a
-   larger liver (CT mass) takes up a bit more of the dose; splenomegaly steals uptake from
-   the liver. The whole body is the sum of all compartments (so it is never below the
-   organs), held entirely in the body until the first void after the first scan.
+   λ_bio is a sum of first-order pathways driven by covariates (see
+   :class:`KineticParams`): a liver larger than its body size predicts (CT mass over the
+   Heinemann mass for the BSA: leukaemic infiltration, an in-liver CD45 antigen sink)
+   and hepatocellular injury (AST) speed catabolism; the antibody bound to circulating
+   CD45+ cells (lymphocytes, neutrophils, the leukaemic mass marked by LDH) is a
+   reservoir that keeps re-delivering antibody to the liver and slows its net
+   clearance. The initial liver uptake is proportional to liver mass^0.9 (about constant
+   uptake per gram), lowered by splenomegaly (the spleen takes its share of the CD45
+   antigen). Blood-pool organs clear faster with a larger circulating antigen sink. The
+   whole body is the sum of all compartments (so it is never below the organs), held
+   entirely in the body until the first void after the first scan.
 6. **Imaging** (MIRD Pamphlet 16 conjugate views) at ~0–2 h, ~24 h and 72–96 h with
    jitter: expected counts = activity × camera sensitivity × acquisition time ×
    exp(−μ·depth) per view (μ = 0.110 cm⁻¹, water at 364 keV, SPEC §2), times a
@@ -107,8 +110,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Seed and size of the built-in default cohort (``src/onescan/data/cohort``).
-DEFAULT_COHORT_SEED: int = 20240416
+#: Seed and size of the built-in default cohort (``src/onescan/data/cohort``). The seed is
+#: the first of 1, 2, … whose 74-patient cohort has a mean prescribed activity within
+#: 15 mCi of the published 716.4 mCi (chosen on the target's mean only, never on any
+#: model result; see ``scripts/make_default_cohort.py``).
+DEFAULT_COHORT_SEED: int = 2
 DEFAULT_COHORT_N: int = 74
 
 #: Regions drawn on every planar image (``whole_body`` first).
@@ -144,7 +150,7 @@ class KineticParams:
 
         λ_bio = ln2/t_half_bio_h · exp(σ_λ·ε) · max(floor,
                   1 + k_infiltration·(m/m_exp − 1) + k_ast·(AST/AST_ref − 1)
-                    + k_ldh·(LDH/LDH_ref − 1)
+                    − k_ldh·(LDH/LDH_ref − 1)
                     − k_lymph·(LY/LY_ref − 1) − k_neut·(NE/NE_ref − 1))
 
     with the true (infusion-day) AST, LDH, lymphocyte (LY) and neutrophil (NE) counts.
@@ -152,11 +158,13 @@ class KineticParams:
     * ``m/m_exp``: CT liver mass over the mass expected from BSA (Heinemann × 1.05 g/ml).
       A liver larger than its body size predicts signals leukaemic infiltration, CD45+
       cells inside the liver: an in-liver antigen sink that catabolises bound antibody.
-    * AST (hepatocellular injury) and LDH (leukaemic turnover) are further catabolic
-      pathways (faster deiodination, faster release of iodide from the liver).
-    * Antibody bound to circulating CD45+ lymphocytes and neutrophils is a blood-borne
-      reservoir that keeps re-delivering antibody to the liver: it lowers the liver's
-      *net* clearance (while the blood itself clears faster).
+    * AST (hepatocellular injury, Kupffer-cell activation) is a further catabolic
+      pathway: faster deiodination and release of iodide from the liver.
+    * Antibody bound to circulating CD45+ cells — lymphocytes, neutrophils, and the
+      leukaemic mass whose turnover LDH marks — is a blood-borne reservoir that keeps
+      re-delivering antibody to the liver: it lowers the liver's *net* clearance (while
+      the blood itself clears faster). Re-delivery rates subtract from the elimination
+      rate; ``floor`` keeps the net rate positive.
 
     λ_eff = λ_bio + λ_phys. The initial liver uptake fraction is proportional to liver
     mass to the power ``c_mass`` (close to 1: a constant uptake per gram)::
@@ -184,15 +192,15 @@ class KineticParams:
         Log-SD of the CT liver volume around the Heinemann BSA regression.
     """
 
-    t_half_bio_h: float = 34.0
-    k_infiltration: float = 2.0
-    k_ast: float = 0.6
-    k_ldh: float = 0.3
+    t_half_bio_h: float = 33.0
+    k_infiltration: float = 2.3
+    k_ast: float = 0.35
+    k_ldh: float = 0.25
     k_lymph: float = 0.3
-    k_neut: float = 0.1
+    k_neut: float = 0.12
     floor: float = 0.1
     sigma_lambda: float = 0.03
-    uptake_median: float = 0.27
+    uptake_median: float = 0.26
     c_mass: float = 0.9
     c_spleen: float = -0.15
     sigma_uptake: float = 0.04
@@ -272,14 +280,14 @@ _LABS: tuple[_Lab, ...] = (
     _Lab("uric_acid_mg_per_dl", 4.8, 0.35, (0.5, 0, 0, 0.3), 0.04, -0.05, 0.10, 0.04, 0.07, 1),
     _Lab("total_protein_g_per_dl", 6.3, 0.09, (0, -0.2, 0.2, 0), 0.02, 0, 0.04, 0.03, 0.06, 1),
     # --- liver panel ------------------------------------------------------------------
-    _Lab("ast_u_per_l", 30, 0.50, (0.15, 0.85, 0, 0), 0.06, 0.05, 0.10, 0.01, 0.03, 0),
+    _Lab("ast_u_per_l", 30, 0.50, (0.15, 0.85, 0, 0), 0.04, 0.05, 0.08, 0.01, 0.03, 0),
     _Lab("alt_u_per_l", 32, 0.70, (0.05, 0.75, 0, 0), 0.05, 0.05, 0.18, 0.01, 0.03, 0),
     _Lab("alp_u_per_l", 95, 0.45, (0.15, 0.45, 0.15, 0), 0.04, 0, 0.10, 0.02, 0.04, 0),
     _Lab("ggt_u_per_l", 55, 0.85, (0, 0.55, 0.1, 0), 0.05, 0, 0.15, 0.10, 0.15, 0),
     _Lab("bilirubin_total_mg_per_dl", 0.6, 0.50, (0.1, 0.45, 0.1, 0), 0.06, 0, 0.15, 0.01, 0.03, 2),
     _Lab("albumin_g_per_dl", 3.5, 0.13, (-0.15, -0.3, -0.4, 0), 0.03, -0.01, 0.05, 0.02, 0.04, 1),
     # --- LDH (tumour turnover) ----------------------------------------------------------
-    _Lab("ldh_u_per_l", 280, 0.55, (0.80, 0.15, 0, 0), 0.05, 0.03, 0.10, 0.02, 0.04, 0),
+    _Lab("ldh_u_per_l", 280, 0.55, (0.80, 0.15, 0, 0), 0.04, 0.03, 0.08, 0.02, 0.04, 0),
     # --- coagulation ------------------------------------------------------------------
     _Lab("pt_s", 13.5, 0.09, (0.2, 0.3, 0.2, 0), 0.03, 0, 0.05, 0.03, 0.05, 1),
     _Lab("aptt_s", 31, 0.11, (0.1, 0.1, 0.1, 0), 0.04, 0, 0.06, 0.04, 0.06, 1),
@@ -309,7 +317,12 @@ _SPARSE_POST = frozenset({
     "uric_acid_mg_per_dl", "total_protein_g_per_dl", "ggt_u_per_l", "alp_u_per_l", "aptt_s",
     "fibrinogen_mg_per_dl", "triglycerides_mg_per_dl", "cholesterol_mg_per_dl", "lipase_u_per_l",
     "amylase_u_per_l", "ck_u_per_l", "crp_mg_per_l", "calcium_mg_per_dl", "glucose_mg_per_dl",
+    "rbc_1e12_per_l", "chloride_mmol_per_l", "bicarbonate_mmol_per_l", "pt_s", "ferritin_ng_per_ml",
+    "haptoglobin_mg_per_dl", "beta2_microglobulin_mg_per_l", "alt_u_per_l",
 })
+
+#: Screening tests and marrow markers not done at every centre (≥ 25 % missing).
+_SPARSE_ONCE_MISSING = 0.26
 _SPARSE_POST_MISSING = 0.32
 
 #: Screening tests measured once (no ``_pre``/``_post`` suffix).
@@ -533,7 +546,7 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
     ln = np.log
     x_ast, x_ldh = lab_true["ast_u_per_l"], lab_true["ldh_u_per_l"]
     rel = (1.0 + p.k_infiltration * (liver_mass / liver_expected_g - 1.0)
-           + p.k_ast * (x_ast / _REF["ast"] - 1.0) + p.k_ldh * (x_ldh / _REF["ldh"] - 1.0)
+           + p.k_ast * (x_ast / _REF["ast"] - 1.0) - p.k_ldh * (x_ldh / _REF["ldh"] - 1.0)
            - p.k_lymph * (lymph / _REF["lymph"] - 1.0) - p.k_neut * (neut / _REF["neut"] - 1.0))
     lam_liver_bio = (math.log(2.0) / p.t_half_bio_h * np.maximum(rel, p.floor)
                      * np.exp(p.sigma_lambda * rng.standard_normal(n)))
@@ -662,7 +675,7 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
     for post in (False, True):
         sfx = "_post" if post else "_pre"
         shift = -0.08 if post else 0.0           # antibody binds circulating CD45+ cells
-        sd = 0.12 if post else 0.06
+        sd = 0.10 if post else 0.04
         meas = {k: v * np.exp(shift + sd * rng.standard_normal(n)) for k, v in cbc_true.items() if k != "wbc_1e9_per_l"}
         meas["wbc_1e9_per_l"] = sum(meas.values())
         cbc_meas[sfx] = meas
@@ -695,8 +708,11 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
         cols[f"egfr_ml_per_min_1_73m2{sfx}"] = _round(_ckd_epi_2021(cols[f"creatinine_mg_per_dl{sfx}"], age, male), 0)
     # screening tests and marrow (once)
     for lab in _OTHER + _MARROW:
+        miss = lab.miss_pre
+        if lab.stem not in ("lvef_pct", "qtc_ms", "marrow_blasts_pct", "marrow_cellularity_pct"):
+            miss = max(miss, _SPARSE_ONCE_MISSING)
         cols[lab.stem] = _with_missing(rng, _round(_measure(rng, lab, (other_true | marrow_true)[lab.stem], False),
-                                                   lab.dec), lab.miss_pre)
+                                                   lab.dec), miss)
     cols["cmv_igg_positive"] = _with_missing(rng, (rng.random(n) < 0.6).astype(float), 0.05)
     cols["prior_allogeneic_hct"] = (rng.random(n) < 0.08).astype(float)
     cols["diabetes_history"] = _with_missing(rng, (rng.random(n) < 0.22).astype(float), 0.03)
