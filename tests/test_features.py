@@ -155,3 +155,17 @@ def test_get_target_reports_bad_values(tables):
     with pytest.raises(InputError) as e:
         get_target(c)
     assert [pr.row for pr in e.value.problems] == [4, 7]
+
+
+def test_first_plus_24h_features_ignore_the_last_scan(tables):
+    p, s = tables
+    c = load_cohort(patients=p, scans=s)
+    t_last = c.scans.groupby("patient_id")["time_h"].transform("max")
+    altered = c.scans.copy()
+    last = (altered["time_h"] == t_last).to_numpy()
+    altered.loc[last, ["counts_anterior", "counts_posterior"]] *= 9.0
+    X1 = build_features(c, schedule="first+24h")
+    X2 = build_features(Cohort(c.patients, altered, c.sources), schedule="first+24h")
+    pd.testing.assert_frame_equal(X1, X2)
+    X3 = build_features(Cohort(c.patients, c.scans.loc[~last], c.sources), schedule="first+24h")
+    pd.testing.assert_frame_equal(X1, X3)
