@@ -364,3 +364,20 @@ def test_predict_patients_only_when_no_scan_feature():
     out = model.predict(patients)
     pd.testing.assert_frame_equal(out, model._predict_features(X, 0.9))
     assert model.load_rules()["need_scans"] is False
+
+
+@pytest.mark.parametrize("options", [
+    dict(selector="mlxtend", k_features=2, selector_cv=3),
+    dict(selector="fast", k_features=2, selector_cv=3, scaler="standard", model="ridge"),
+    dict(selector="none", scaler="minmax", model="linear", imputer="mean"),
+    dict(selector="fast", k_features=2, selector_cv=3, scaler="none", scoring="neg_mean_squared_error"),
+])
+def test_every_pipeline_option_is_on_the_allow_list(tmp_path, options):
+    from onescan._pipeline import PipelineSettings, make_pipeline
+
+    X, y = _linear_data(n=40)
+    X.index = pd.Index([f"P{i:03d}" for i in range(len(X))], name="patient_id")
+    model = fit_model(X, y, pipeline=make_pipeline(PipelineSettings(**options)), interval_folds=3)
+    path, _ = save_model(model, tmp_path / "m.skops")
+    loaded = load_model(path)
+    pd.testing.assert_frame_equal(model._predict_features(X, 0.8), loaded._predict_features(X, 0.8))
