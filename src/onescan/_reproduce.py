@@ -222,6 +222,7 @@ def reproduce(
     test_size: float = 0.3,
     exclude=(),
     interval_level: float = 0.9,
+    cohort_label: str | None = None,
     progress: ProgressFn | None = None,
 ) -> ReproduceResult:
     """Run the seed study's protocol and the repeated cross-validation on ``cohort``.
@@ -249,6 +250,8 @@ def reproduce(
     interval_level : float, default 0.9
         Nominal coverage of the per-patient CV+ prediction intervals of the published
         split's test patients (10-fold cross-conformal on the training rows).
+    cohort_label : str, optional
+        How the report names the cohort (e.g. "the built-in virtual cohort").
     progress : callable(stage, advance, total), optional
         Progress callback: ``stage`` names the step, ``advance`` units done, ``total``
         the stage's size.
@@ -321,6 +324,7 @@ def reproduce(
 
     ids = X.index.to_numpy()
     summary = _cohort_summary(cohort, X, y, dose, cap)
+    summary["label"] = cohort_label or "the given cohort"
     summary["n_features_over_missing_limit"] = int((X.isna().mean() > ps.max_missing).sum())
     summary["n_features_kept_by_filter_train"] = n_kept
     metrics = {

@@ -137,8 +137,10 @@ def reproduce(
         from .._simulate import default_cohort
 
         cohort = default_cohort()
+        label = "onescan's built-in virtual SIERRA cohort"
     else:
         cohort = _collect(problems, cohort_from_options, cohort_dir, patients, scans, need_dosimetry=True)
+        label = f"the cohort in {cohort_dir}" if cohort_dir is not None else "the given patients and scans tables"
     if cohort is not None:
         _collect(problems, check_outputs, out, cohort)
     if problems:
@@ -156,7 +158,8 @@ def reproduce(
             bar.update(tasks[stage], advance=advance, total=total)
 
         result = run(cohort, pipeline_settings=ps, dose_settings=ds, seed=seed, folds=folds, repeats=repeats,
-                     n_jobs=jobs, test_size=test_size, exclude=tuple(exclude or ()), progress=progress)
+                     n_jobs=jobs, test_size=test_size, exclude=tuple(exclude or ()), cohort_label=label,
+                     progress=progress)
         write_outputs(result, out, progress=progress)
     m = result.metrics
     lasso = m["split"]["metrics"]["lasso"]
