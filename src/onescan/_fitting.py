@@ -11,7 +11,9 @@ Methods
 -------
 ``monoexp``
     f(t) = a·exp(−λ t), unweighted non-linear least squares on f, started from the
-    log-linear fit, λ ≥ λ_phys. TIAC = a/λ.
+    log-linear fit, λ ≥ λ_phys. TIAC = a/λ. A grid search of the profile cost over
+    λ ∈ [λ_phys, 5 /h] guards against a local minimum (LM is restarted from the grid
+    where it is lower).
 ``loglinear``
     Ordinary least squares of ln f on t (points with f > 0), λ ≥ λ_phys
     (when the free slope is below the bound, ln a is refitted with λ = λ_phys).
@@ -173,11 +175,19 @@ def _cost(t, y, valid, a, lam):
 def _monoexp(t, y, valid, lam_phys, a0, lam0, max_iter=200, xtol=1e-12):
     """Batched projected Levenberg–Marquardt for y ≈ a·exp(−λ t), λ ≥ λ_phys.
 
+    Times are shifted to each patient's first scan time t0 (the model is fitted as
+    b·exp(−λ (t − t0)), a = b·exp(λ t0)), which keeps the 2×2 normal equations well
+    conditioned when the first scan is late and the clearance fast.
+
     Returns a, lam, converged.
     """
     n = t.shape[0]
-    a = a0.copy()
+    cnt = valid.sum(1)
+    t0 = np.where(cnt > 0, np.where(valid, t, np.inf).min(1), 0.0)
+    t = np.where(valid, t - t0[:, None], 0.0)
     lam = np.maximum(lam0.copy(), lam_phys)
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = a0 * np.exp(-lam * t0)
     cost = _cost(t, y, valid, a, lam)
     mu = np.full(n, 1e-3)
     active = np.isfinite(a) & np.isfinite(lam) & np.isfinite(cost)
@@ -225,7 +235,54 @@ def _monoexp(t, y, valid, lam_phys, a0, lam0, max_iter=200, xtol=1e-12):
     a_opt = _a_given_lambda(t, y, valid, lam)
     better = np.isfinite(a_opt) & (_cost(t, y, valid, a_opt, lam) <= cost)
     a = np.where(better, a_opt, a)
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = a * np.exp(lam * t0)
     return a, lam, converged
+
+
+#: Grid of the profile search for the mono-exponential, 1/h: from λ_phys to this.
+_GRID_LAMBDA_MAX = 5.0
+_GRID_POINTS = 64
+
+
+def _profile_cost(t, y, valid, lam):
+    """Least-squares cost at λ with the optimal a (variable projection), for a (patients × grid) λ."""
+    e = np.where(valid[:, None, :], np.exp(-lam[:, :, None] * t[:, None, :]), 0.0)
+    sey = (e * y[:, None, :]).sum(-1)
+    see = (e * e).sum(-1)
+    syy = ((y * valid) ** 2).sum(-1)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(see > 0, syy - sey * sey / see, np.inf)
+
+
+def _monoexp_global(t, y, valid, lam_phys, a0, lam0, max_iter=200):
+    """Mono-exponential least squares from the log-linear start, guarded against local minima.
+
+    The LM solution is compared with a log-spaced grid of λ in [λ_phys, 5 /h] on the
+    profile cost (a eliminated in closed form); where a grid point is lower, LM is
+    restarted from it and the better of the two solutions is kept.
+    """
+    a, lam, conv = _monoexp(t, y, valid, lam_phys, a0, lam0, max_iter=max_iter)
+    if t.shape[0] == 0:
+        return a, lam, conv
+    grid = np.geomspace(lam_phys, max(_GRID_LAMBDA_MAX, 2 * lam_phys), _GRID_POINTS)
+    prof = _profile_cost(t, y, valid, np.broadcast_to(grid, (t.shape[0], grid.size)))
+    j = np.argmin(prof, axis=1)
+    best_grid = prof[np.arange(t.shape[0]), j]
+    cost = _cost(t, y, valid, a, lam)
+    scale = ((y * valid) ** 2).sum(1)
+    redo = np.flatnonzero(np.isfinite(best_grid) & (best_grid < cost - 1e-12 * scale))
+    if redo.size:
+        lg = grid[j[redo]]
+        ag = _a_given_lambda(t[redo], y[redo], valid[redo], lg)
+        a2, l2, c2 = _monoexp(t[redo], y[redo], valid[redo], lam_phys, ag, lg, max_iter=max_iter)
+        better = _cost(t[redo], y[redo], valid[redo], a2, l2) < cost[redo]
+        a[redo] = np.where(better, a2, a[redo])
+        lam[redo] = np.where(better, l2, lam[redo])
+        conv[redo] = np.where(better, c2, conv[redo])
+        log.debug("monoexp: %d of %d fits restarted from the λ grid, %d improved", redo.size, t.shape[0],
+                  int(better.sum()))
+    return a, lam, conv
 
 
 def _biexp_one(t, y, lam_phys, lam_mono):
@@ -360,7 +417,7 @@ def fit_tacs(t_h, f, method: str = "monoexp", lambda_phys_per_h: float | None = 
     else:
         a, lam, ok = _loglinear(t, y, valid, lam_phys)
         if method in ("monoexp", "auto"):
-            a, lam, converged = _monoexp(t, y, valid, lam_phys, a, lam, max_iter=max_iter)
+            a, lam, converged = _monoexp_global(t, y, valid, lam_phys, a, lam, max_iter=max_iter)
             converged &= ok
         model = np.full(n_pat, "loglinear" if method == "loglinear" else "monoexp", dtype=object)
         yhat = a[:, None] * np.exp(-lam[:, None] * t)
