@@ -251,9 +251,12 @@ def test_cd_kernel_matches_sklearn_and_certifies_gap():
     st = FoldStats(X, y, splits)
     idx = np.array([list(range(12)), [0, 2, 3, 5, 7, 8, 9, 10, 11, 12, 12, 12]])
     G, b, yy, ntr = st.gather(idx)
-    for alpha, ratio in ((0.05, 1.0), (0.2, 0.3)):
-        w, gap, _ = enet_cd_batch(G, b, yy, ntr * alpha * ratio, ntr * alpha * (1 - ratio), np.zeros(b.shape))
+    for alpha, ratio, guess in ((0.05, 1.0, True), (0.05, 1.0, False), (0.2, 0.3, True), (0.2, 0.3, False)):
+        w, gap, sweeps = enet_cd_batch(G, b, yy, ntr * alpha * ratio, ntr * alpha * (1 - ratio), np.zeros(b.shape),
+                                       guess_support=guess)
         assert np.all(gap <= 1e-9 * yy)
+        if not guess:
+            assert sweeps > 1  # plain coordinate descent did the work
         for c in range(2):
             cols = [j for j in idx[c] if j < 12]
             for f, (tr, _) in enumerate(splits):

@@ -561,7 +561,8 @@ def _fast_model(est):
             and isinstance(p["fit_intercept"], (bool, np.bool_))
         ):
             return "enet", {"alpha": float(alpha), "l1_ratio": float(l1_ratio),
-                            "fit_intercept": bool(p["fit_intercept"])}
+                            "fit_intercept": bool(p["fit_intercept"]),
+                            "max_iter": max(int(p["max_iter"]), 100)}
     elif t is Ridge:
         p = est.get_params()
         alpha = p["alpha"]
@@ -667,7 +668,13 @@ class _BatchedEvaluator:
         G, b, yy, ntr = st.gather(idx)
         if self.kind == "enet":
             a, r = self.params["alpha"], self.params["l1_ratio"]
-            w, gap, sweeps = _k.enet_cd_batch(G, b, yy, ntr * a * r, ntr * a * (1.0 - r), w0.reshape(C * F, m))
+            # scikit-learn's budget is max_iter sweeps; spend up to as many,
+            # accepting a gap of 1e-9·||y||² (vs sklearn's tol·||y||²) after half.
+            mi = self.params["max_iter"]
+            w, gap, sweeps = _k.enet_cd_batch(
+                G, b, yy, ntr * a * r, ntr * a * (1.0 - r), w0.reshape(C * F, m),
+                patience=max(1, mi // 2), max_sweeps=mi,
+            )
             logger.debug("batched CD: %d problems of %d features, %d sweeps", C * F, m, sweeps)
         else:
             w = _k.ridge_batch(G, b, np.full(C * F, self.params["alpha"]))
