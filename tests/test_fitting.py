@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import lmfit
 import numpy as np
@@ -91,8 +92,10 @@ def _lmfit_monoexp(t, f):
         p = lmfit.Parameters()
         p.add("a", value=a0)
         p.add("lam", value=lam0, min=LP)
-        res = lmfit.minimize(lambda q: q["a"].value * np.exp(-q["lam"].value * t) - f, p,
-                             method="least_squares", xtol=1e-15, ftol=1e-15, gtol=1e-15, calc_covar=False)
+        with warnings.catch_warnings():  # lmfit's uncertainty estimate warns for 2-point fits
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = lmfit.minimize(lambda q: q["a"].value * np.exp(-q["lam"].value * t) - f, p,
+                                 method="least_squares", xtol=1e-15, ftol=1e-15, gtol=1e-15, calc_covar=False)
         if best is None or res.chisqr < best.chisqr:
             best = res
     return best.params["a"].value, best.params["lam"].value
