@@ -276,3 +276,16 @@ def test_cohort_cv_is_the_same_in_parallel(study_data, backend):
         par = cohort_cv(data, methods, folds=3, repeats=2, n_jobs=2, pipeline_settings=SMALL_PIPE)
     for mth in methods:
         np.testing.assert_allclose(par["oof"][mth], serial["oof"][mth], rtol=1e-12)
+
+
+def test_cv_figure_copes_with_a_mean_outside_its_interval():
+    from onescan._schedule import _cv_figure
+
+    cell = {"mean": 10.0, "low": 10.5, "high": 30.0}  # skewed: mean below the 2.5th percentile
+    summary = {m: {"rmse_mci": cell, "overdose_pct": {"mean": 5.0, "low": 5.0000001, "high": 5.0}}
+               for m in ("stp_first", "hybrid_first")}
+    metrics = {"cohort_cv": {"summary": summary, "n_patients": 10},
+               "methods": {m: {"label": m, "kind": METHODS[m].kind} for m in summary},
+               "settings": {"folds": 2, "repeats": 2}}
+    fig = _cv_figure(metrics)
+    assert len(fig.axes) == 2

@@ -901,7 +901,9 @@ def _cv_figure(metrics: dict):
         lo = np.array([summ[m][key]["low"] for m in methods], dtype=float)
         hi = np.array([summ[m][key]["high"] for m in methods], dtype=float)
         colors = ["#1f77b4" if metrics["methods"][m]["kind"] == "dosimetry" else "#d62728" for m in methods]
-        ax.errorbar(mean, ypos, xerr=[mean - lo, hi - mean], fmt="none", ecolor="grey", capsize=3)
+        # the mean of a skewed metric can lie (or round) just outside its percentile interval
+        xerr = np.clip(np.nan_to_num(np.vstack([mean - lo, hi - mean])), 0.0, None)
+        ax.errorbar(mean, ypos, xerr=xerr, fmt="none", ecolor="grey", capsize=3)
         ax.scatter(mean, ypos, c=colors, zorder=3)
         ax.set_title(title, fontsize=10)
         ax.grid(axis="x", alpha=0.3)
