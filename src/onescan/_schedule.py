@@ -995,6 +995,18 @@ def write_schedule_outputs(result: ScheduleResult, out_dir) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(exist_ok=True)
     metrics = _jsonable(result.metrics)
+    paths: dict[str, Path] = {}
+    # numbers first: a long study's results survive even if a figure or the report fails
+    paths["metrics"] = out / "metrics.json"
+    atomic_write_text(paths["metrics"], json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    paths["table"] = out / "schedule_table.csv"
+    write_table(result.table, paths["table"])
+    if result.cv_per_repeat is not None:
+        paths["cv_per_repeat"] = out / "cv_per_repeat.csv"
+        write_table(result.cv_per_repeat, paths["cv_per_repeat"])
+    if result.virtual_per_cohort is not None:
+        paths["virtual_per_cohort"] = out / "virtual_per_cohort.csv"
+        write_table(result.virtual_per_cohort, paths["virtual_per_cohort"])
     figures: dict[str, bytes] = {}
     if "cohort_cv" in metrics:
         fig = _cv_figure(metrics)
@@ -1004,21 +1016,10 @@ def write_schedule_outputs(result: ScheduleResult, out_dir) -> dict[str, Path]:
         fig = _size_figure(metrics)
         figures["sample_size"] = _figure_png(fig)
         plt.close(fig)
-    paths: dict[str, Path] = {}
     for name, png in figures.items():
         p = out / "figures" / f"{name}.png"
         atomic_write_bytes(p, png)
         paths[f"figure_{name}"] = p
-    paths["table"] = out / "schedule_table.csv"
-    write_table(result.table, paths["table"])
-    if result.cv_per_repeat is not None:
-        paths["cv_per_repeat"] = out / "cv_per_repeat.csv"
-        write_table(result.cv_per_repeat, paths["cv_per_repeat"])
-    if result.virtual_per_cohort is not None:
-        paths["virtual_per_cohort"] = out / "virtual_per_cohort.csv"
-        write_table(result.virtual_per_cohort, paths["virtual_per_cohort"])
-    paths["metrics"] = out / "metrics.json"
-    atomic_write_text(paths["metrics"], json.dumps(metrics, indent=2, allow_nan=False) + "\n")
     paths["report"] = out / "report.html"
     atomic_write_text(paths["report"], _render_html(metrics, figures))
     return paths
