@@ -198,12 +198,12 @@ class KineticParams:
     k_ldh: float = 0.25
     k_lymph: float = 0.3
     k_neut: float = 0.12
-    floor: float = 0.1
-    sigma_lambda: float = 0.03
+    floor: float = 0.03
+    sigma_lambda: float = 0.02
     uptake_median: float = 0.26
     c_mass: float = 0.9
-    c_spleen: float = -0.15
-    sigma_uptake: float = 0.04
+    c_spleen: float = -0.10
+    sigma_uptake: float = 0.03
     liver_volume_sigma: float = 0.20
 
 
