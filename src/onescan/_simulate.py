@@ -265,8 +265,8 @@ _LABS: tuple[_Lab, ...] = (
     _Lab("mchc_g_per_dl", 33.2, 0.03, (0, 0, 0, 0), 0.01, 0, 0.015, 0.02, 0.04, 1),
     _Lab("rdw_pct", 16.5, 0.15, (0.3, 0.1, 0.1, 0), 0.02, 0, 0.04, 0.02, 0.05, 1),
     _Lab("mpv_fl", 10.4, 0.10, (0.1, 0, 0, 0), 0.03, 0, 0.05, 0.08, 0.10, 1),
-    _Lab("reticulocytes_pct", 1.2, 0.6, (-0.3, 0, 0, 0), 0.10, 0, 0.20, 0.15, 0.25, 2),
-    _Lab("immature_granulocytes_pct", 1.5, 0.9, (0.4, 0, 0.1, 0), 0.15, 0, 0.25, 0.12, 0.18, 1),
+    _Lab("reticulocytes_pct", 1.2, 0.6, (-0.3, 0, 0, 0), 0.10, 0, 0.20, 0.15, 0.25, 2, kind="logit"),
+    _Lab("immature_granulocytes_pct", 1.5, 0.9, (0.4, 0, 0.1, 0), 0.15, 0, 0.25, 0.12, 0.18, 1, kind="logit"),
     _Lab("nrbc_per_100_wbc", 0.8, 1.2, (0.4, 0, 0, 0), 0.20, 0, 0.35, 0.18, 0.26, 1),
     # --- chemistry ------------------------------------------------------------------
     _Lab("sodium_mmol_per_l", 139, 0.022, (0, 0, -0.2, 0), 0.007, 0, 0.012, 0.01, 0.03, 0),
@@ -377,14 +377,14 @@ _MARROW: tuple[_Lab, ...] = (
 )
 
 #: Vital signs before and after the infusion: stem, mean, SD, loading on inflammation,
-#: SD of the change, decimals, missing share (pre, post).
+#: SD of the change, decimals, missing share (pre, post), plausible range.
 _VITALS = (
-    ("temperature_c", 36.8, 0.35, 0.5, 0.3, 1, 0.01, 0.02),
-    ("heart_rate_bpm", 82, 13, 0.4, 8, 0, 0.01, 0.02),
-    ("systolic_bp_mmhg", 128, 17, 0.0, 10, 0, 0.01, 0.02),
-    ("diastolic_bp_mmhg", 74, 10, 0.0, 7, 0, 0.01, 0.02),
-    ("respiratory_rate_per_min", 17, 2.5, 0.3, 2, 0, 0.03, 0.05),
-    ("spo2_pct", 97, 1.5, -0.3, 1.2, 0, 0.02, 0.04),
+    ("temperature_c", 36.8, 0.35, 0.5, 0.3, 1, 0.01, 0.02, (35.0, 40.5)),
+    ("heart_rate_bpm", 82, 13, 0.4, 8, 0, 0.01, 0.02, (45, 160)),
+    ("systolic_bp_mmhg", 128, 17, 0.0, 10, 0, 0.01, 0.02, (85, 200)),
+    ("diastolic_bp_mmhg", 74, 10, 0.0, 7, 0, 0.01, 0.02, (40, 120)),
+    ("respiratory_rate_per_min", 17, 2.5, 0.3, 2, 0, 0.03, 0.05, (10, 36)),
+    ("spo2_pct", 97, 1.5, -0.3, 1.2, 0, 0.02, 0.04, (85, 100)),
 )
 
 
@@ -641,7 +641,7 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
     frail = 0.4 * (age - 65.0) / 6.0 + 0.3 * burden + 0.6 * rng.standard_normal(n)
     cols["ecog_ps"] = np.clip(np.round(0.8 + 0.6 * frail), 0, 3)
     cols["karnofsky_pct"] = _with_missing(rng, np.clip(np.round((85 - 8 * frail) / 10) * 10, 50, 100), 0.05)
-    cols["hct_ci_score"] = _with_missing(rng, np.clip(np.round(2.5 + 1.4 * (0.5 * frail + rng.standard_normal(n))), 0, 9), 0.04)
+    cols["hct_ci_score"] = _with_missing(rng, np.clip(np.round(2.5 + 1.4 * (0.5 * frail + rng.standard_normal(n))), 0, 9) + 0.0, 0.04)
     cols["months_since_diagnosis"] = _with_missing(rng, _round(9.0 * np.exp(0.7 * rng.standard_normal(n)), 1), 0.02)
     cols["prior_therapy_lines_n"] = np.clip(rng.poisson(1.4, n) + 1, 1, 6).astype(float)
     cols["secondary_aml"] = (rng.random(n) < 0.30).astype(float)
@@ -663,10 +663,11 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
     cols["l3_bone_density_hu"] = _with_missing(rng, _round(150.0 - 1.5 * (age - 65) + 35 * rng.standard_normal(n), 0), 0.30)
     # vital signs
     zi = z[:, 2]
-    for stem, mean, sd, li, ch, dec, mpre, mpost in _VITALS:
+    for stem, mean, sd, li, ch, dec, mpre, mpost, (lo, hi) in _VITALS:
         true = mean + sd * (li * zi + math.sqrt(1 - li * li) * rng.standard_normal(n))
-        cols[f"{stem}_pre"] = _with_missing(rng, _round(true, dec), mpre)
-        cols[f"{stem}_post"] = _with_missing(rng, _round(true + ch * rng.standard_normal(n), dec), mpost)
+        cols[f"{stem}_pre"] = _with_missing(rng, _round(np.clip(true, lo, hi), dec), mpre)
+        cols[f"{stem}_post"] = _with_missing(
+            rng, _round(np.clip(true + ch * rng.standard_normal(n), lo, hi), dec), mpost)
     # white cells, pre/post
     cbc_true = {"wbc_1e9_per_l": wbc, "neutrophils_1e9_per_l": neut, "lymphocytes_1e9_per_l": lymph,
                 "monocytes_1e9_per_l": mono, "eosinophils_1e9_per_l": eos, "basophils_1e9_per_l": baso,
@@ -702,17 +703,27 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
         cols[f"bilirubin_direct_mg_per_dl{sfx}"] = _with_missing(
             rng, _round(cols[f"bilirubin_total_mg_per_dl{sfx}"] * _expit(-1.0 + 0.5 * rng.standard_normal(n)), 2),
             0.20 if sfx == "_pre" else 0.26)
+        # globulin cannot fall below ~1 g/dl: the total protein is at least albumin + 1
+        tp = np.maximum(cols[f"total_protein_g_per_dl{sfx}"], cols[f"albumin_g_per_dl{sfx}"] + 1.0)
+        cols[f"total_protein_g_per_dl{sfx}"] = np.where(np.isnan(cols[f"total_protein_g_per_dl{sfx}"]), np.nan, tp)
         cols[f"globulin_g_per_dl{sfx}"] = _round(cols[f"total_protein_g_per_dl{sfx}"] - cols[f"albumin_g_per_dl{sfx}"], 1)
-        cols[f"anion_gap_mmol_per_l{sfx}"] = _round(cols[f"sodium_mmol_per_l{sfx}"] - cols[f"chloride_mmol_per_l{sfx}"]
-                                                    - cols[f"bicarbonate_mmol_per_l{sfx}"], 0)
+        # electroneutrality: chloride = sodium − bicarbonate − anion gap (gap 11 ± 3 mmol/l)
+        gap = np.round(np.clip(11.0 + 3.0 * rng.standard_normal(n), 3.0, 24.0))
+        na, hco3 = cols[f"sodium_mmol_per_l{sfx}"], cols[f"bicarbonate_mmol_per_l{sfx}"]
+        chloride = np.where(np.isnan(cols[f"chloride_mmol_per_l{sfx}"]), np.nan, na - hco3 - gap)
+        cols[f"chloride_mmol_per_l{sfx}"] = chloride
+        cols[f"anion_gap_mmol_per_l{sfx}"] = np.where(np.isnan(na + hco3 + chloride), np.nan, gap)
         cols[f"egfr_ml_per_min_1_73m2{sfx}"] = _round(_ckd_epi_2021(cols[f"creatinine_mg_per_dl{sfx}"], age, male), 0)
     # screening tests and marrow (once)
+    grade_max = {"marrow_fibrosis_grade": 3.0, "marrow_iron_grade": 4.0}
     for lab in _OTHER + _MARROW:
         miss = lab.miss_pre
         if lab.stem not in ("lvef_pct", "qtc_ms", "marrow_blasts_pct", "marrow_cellularity_pct"):
             miss = max(miss, _SPARSE_ONCE_MISSING)
-        cols[lab.stem] = _with_missing(rng, _round(_measure(rng, lab, (other_true | marrow_true)[lab.stem], False),
-                                                   lab.dec), miss)
+        value = _round(_measure(rng, lab, (other_true | marrow_true)[lab.stem], False), lab.dec)
+        if lab.stem in grade_max:
+            value = np.clip(value, 0.0, grade_max[lab.stem])
+        cols[lab.stem] = _with_missing(rng, value, miss)
     cols["cmv_igg_positive"] = _with_missing(rng, (rng.random(n) < 0.6).astype(float), 0.05)
     cols["prior_allogeneic_hct"] = (rng.random(n) < 0.08).astype(float)
     cols["diabetes_history"] = _with_missing(rng, (rng.random(n) < 0.22).astype(float), 0.03)
