@@ -726,17 +726,21 @@ def _given_diff(data: StudyData, ds) -> float | None:
 
 
 def _best_by_scans(summary: dict) -> list[dict]:
-    """Per scan subset, the method with the lowest mean RMSE (and its numbers)."""
+    """Per scan subset, the methods with the lowest mean RMSE and the lowest overdose share."""
+    def ok(m, key):
+        v = summary[m][key]["mean"]
+        return v is not None and math.isfinite(v)
+
     out = []
     for scans in ("first", "24 h", "first + 24 h"):
-        cands = [m for m in summary if METHODS[m].scans == scans and summary[m]["rmse_mci"]["mean"] is not None
-                 and math.isfinite(summary[m]["rmse_mci"]["mean"])]
+        cands = [m for m in summary if METHODS[m].scans == scans and ok(m, "rmse_mci") and ok(m, "overdose_pct")]
         if not cands:
             continue
-        best = min(cands, key=lambda m: summary[m]["rmse_mci"]["mean"])
-        out.append({"scans": scans, "method": best, "label": METHODS[best].label,
-                    "rmse_mci": summary[best]["rmse_mci"], "overdose_pct": summary[best]["overdose_pct"],
-                    "within20_pct": summary[best]["within20_pct"]})
+        by_rmse = min(cands, key=lambda m: summary[m]["rmse_mci"]["mean"])
+        by_over = min(cands, key=lambda m: summary[m]["overdose_pct"]["mean"])
+        out.append({"scans": scans, "by_rmse": by_rmse, "by_overdose": by_over,
+                    "cells": {m: {k: summary[m][k] for k in ("rmse_mci", "overdose_pct", "within20_pct")}
+                              for m in {by_rmse, by_over}}})
     return out
 
 
@@ -745,10 +749,17 @@ def _findings(metrics: dict) -> list[str]:
     lines = []
 
     def say(prefix, b):
-        r, o, w = b["rmse_mci"], b["overdose_pct"], b["within20_pct"]
-        return (f"{prefix}, {b['scans']} scan(s): best is {b['label']} — RMSE {r['mean']:.0f} mCi "
-                f"[{r['low']:.0f}, {r['high']:.0f}], {w['mean']:.0f} % within 20 %, "
-                f"{o['mean']:.1f} % [{o['low']:.1f}, {o['high']:.1f}] of patients above 1.1 × target dose.")
+        def desc(m):
+            c = b["cells"][m]
+            r, o, w = c["rmse_mci"], c["overdose_pct"], c["within20_pct"]
+            return (f"{METHODS[m].label} (RMSE {r['mean']:.0f} mCi [{r['low']:.0f}, {r['high']:.0f}], "
+                    f"{w['mean']:.0f} % within 20 %, {o['mean']:.1f} % [{o['low']:.1f}, {o['high']:.1f}] "
+                    f"above 1.1 × target dose)")
+
+        text = f"{prefix}, {b['scans']} scan(s): lowest RMSE — {desc(b['by_rmse'])}"
+        if b["by_overdose"] != b["by_rmse"]:
+            text += f"; fewest overdoses — {desc(b['by_overdose'])}"
+        return text + "."
 
     if "cohort_cv" in metrics:
         for b in _best_by_scans(metrics["cohort_cv"]["summary"]):
@@ -757,7 +768,7 @@ def _findings(metrics: dict) -> list[str]:
         sizes = metrics["virtual"]["sizes"]
         for size in (sizes[0], sizes[-1]) if len(sizes) > 1 else sizes:
             for b in _best_by_scans(metrics["virtual"]["summary"][str(size)]):
-                lines.append(say(f"Virtual cohorts of {size}", b))
+                lines.append(say(f"Virtual training cohorts of {size}", b))
     return lines
 
 
