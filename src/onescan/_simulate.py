@@ -69,6 +69,8 @@ lists them):
   right tail), adult reference intervals otherwise (Tietz Clinical Guide to Laboratory
   Tests). eGFR is computed from creatinine by CKD-EPI 2021 (Inker et al., N Engl J Med
   2021;385:1737).
+* Names: snake_case with the unit as suffix; dimensionless columns say what they are
+  (``_flag`` 0/1, ``_score``, ``_grade``, ``_ratio``, ``_category``, ``_n``).
 * Missing data: each column has its own missing share (a few % for routine labs, > 20 %
   for tests that are not routine: procalcitonin, D-dimer, cystatin C, iron studies,
   vitamin levels, several marrow flow-cytometry markers, pulmonary function).
@@ -639,17 +641,17 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
     cols["bsa_m2"] = _round(bsa, 3)
     cols["bmi_kg_m2"] = _round(demo["bmi_kg_m2"], 1)
     frail = 0.4 * (age - 65.0) / 6.0 + 0.3 * burden + 0.6 * rng.standard_normal(n)
-    cols["ecog_ps"] = np.clip(np.round(0.8 + 0.6 * frail), 0, 3)
+    cols["ecog_score"] = np.clip(np.round(0.8 + 0.6 * frail), 0, 3)
     cols["karnofsky_pct"] = _with_missing(rng, np.clip(np.round((85 - 8 * frail) / 10) * 10, 50, 100), 0.05)
     cols["hct_ci_score"] = _with_missing(rng, np.clip(np.round(2.5 + 1.4 * (0.5 * frail + rng.standard_normal(n))), 0, 9) + 0.0, 0.04)
     cols["months_since_diagnosis"] = _with_missing(rng, _round(9.0 * np.exp(0.7 * rng.standard_normal(n)), 1), 0.02)
     cols["prior_therapy_lines_n"] = np.clip(rng.poisson(1.4, n) + 1, 1, 6).astype(float)
-    cols["secondary_aml"] = (rng.random(n) < 0.30).astype(float)
-    cols["primary_induction_failure"] = (rng.random(n) < 0.35).astype(float)
+    cols["secondary_aml_flag"] = (rng.random(n) < 0.30).astype(float)
+    cols["primary_induction_failure_flag"] = (rng.random(n) < 0.35).astype(float)
     cols["eln_risk_category"] = _with_missing(rng, np.clip(np.round(2.3 + 0.4 * burden + 0.6 * rng.standard_normal(n)), 1, 3), 0.06)
-    cols["flt3_itd"] = _with_missing(rng, (rng.random(n) < 0.20).astype(float), 0.10)
-    cols["npm1_mutated"] = _with_missing(rng, (rng.random(n) < 0.18).astype(float), 0.12)
-    cols["tp53_mutated"] = _with_missing(rng, (rng.random(n) < 0.22).astype(float), 0.27)
+    cols["flt3_itd_flag"] = _with_missing(rng, (rng.random(n) < 0.20).astype(float), 0.10)
+    cols["npm1_mutated_flag"] = _with_missing(rng, (rng.random(n) < 0.18).astype(float), 0.12)
+    cols["tp53_mutated_flag"] = _with_missing(rng, (rng.random(n) < 0.22).astype(float), 0.27)
     cols["dosimetric_activity_mci"] = dosimetric_mci
     cols["liver_mass_g"] = liver_mass
     cols["spleen_volume_ml"] = _with_missing(rng, _round(spleen_ml, 0), 0.03)
@@ -699,7 +701,7 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
     for sfx in ("_pre", "_post"):
         hb = cols[f"hemoglobin_g_per_dl{sfx}"]
         cols[f"hematocrit_pct{sfx}"] = _round(hb * 2.95 * np.exp(0.02 * rng.standard_normal(n)), 1)
-        cols[f"inr{sfx}"] = _round((cols[f"pt_s{sfx}"] / 12.5) ** 1.1, 2)
+        cols[f"inr_ratio{sfx}"] = _round((cols[f"pt_s{sfx}"] / 12.5) ** 1.1, 2)
         cols[f"bilirubin_direct_mg_per_dl{sfx}"] = _with_missing(
             rng, _round(cols[f"bilirubin_total_mg_per_dl{sfx}"] * _expit(-1.0 + 0.5 * rng.standard_normal(n)), 2),
             0.20 if sfx == "_pre" else 0.26)
@@ -724,10 +726,10 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
         if lab.stem in grade_max:
             value = np.clip(value, 0.0, grade_max[lab.stem])
         cols[lab.stem] = _with_missing(rng, value, miss)
-    cols["cmv_igg_positive"] = _with_missing(rng, (rng.random(n) < 0.6).astype(float), 0.05)
-    cols["prior_allogeneic_hct"] = (rng.random(n) < 0.08).astype(float)
-    cols["diabetes_history"] = _with_missing(rng, (rng.random(n) < 0.22).astype(float), 0.03)
-    cols["smoking_history"] = _with_missing(rng, (rng.random(n) < 0.45).astype(float), 0.12)
+    cols["cmv_igg_positive_flag"] = _with_missing(rng, (rng.random(n) < 0.6).astype(float), 0.05)
+    cols["prior_allogeneic_hct_flag"] = (rng.random(n) < 0.08).astype(float)
+    cols["diabetes_flag"] = _with_missing(rng, (rng.random(n) < 0.22).astype(float), 0.03)
+    cols["smoking_flag"] = _with_missing(rng, (rng.random(n) < 0.45).astype(float), 0.12)
 
     patients = pd.DataFrame(cols)
 
