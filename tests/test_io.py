@@ -198,3 +198,17 @@ def test_csv_encodings(tmp_path):
     win = tmp_path / "win.csv"
     win.write_bytes("patient_id,comment\n007,café ±5\n".encode("cp1252"))  # Windows spreadsheet export
     assert read_table(win)["comment"].tolist() == ["café ±5"]
+
+
+def test_atomic_write_gives_umask_permissions(tmp_path):
+    import os
+    import stat
+
+    from onescan._io import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        out = atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o644

@@ -140,6 +140,13 @@ def _as_text(s: pd.Series) -> pd.Series:
     return pd.Series([conv(v) for v in s.tolist()], index=s.index, dtype="string")
 
 
+def _default_file_mode() -> int:
+    """The mode a new file gets from ``open()`` under the current umask (e.g. 0o644)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)`` on a temp file beside ``path``, then rename it over ``path``."""
     path = Path(path)
@@ -149,6 +156,8 @@ def _atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        # mkstemp creates the file 0600; give it the permissions a plain open() would.
+        os.chmod(tmp, _default_file_mode())
         os.replace(tmp, path)
     except BaseException:
         try:
