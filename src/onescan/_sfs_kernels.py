@@ -191,13 +191,24 @@ def _solve_signed(G, b, l1, l2, s):
     diag = np.arange(m)
     M[:, diag, diag] += np.where(act, l2[:, None], 1.0)
     rhs = np.where(act, b - l1[:, None] * s, 0.0)
+    return np.where(act, _solve_robust(M, rhs), 0.0)
+
+
+def _solve_robust(M, rhs):
+    """Batched ``M x = rhs``; exactly singular systems get the minimum-norm solution.
+
+    ``np.linalg.solve`` fails for the whole batch if one matrix is singular
+    (exactly collinear active columns, e.g. duplicated features, whose
+    minimum-norm solution gives the same fitted values); the batch is then
+    halved until the singular problems are isolated.
+    """
     try:
-        wp = np.linalg.solve(M, rhs[:, :, None])[:, :, 0]
+        return np.linalg.solve(M, rhs[:, :, None])[:, :, 0]
     except np.linalg.LinAlgError:
-        # Exactly collinear active columns (duplicated features): the
-        # minimum-norm solution gives the same fitted values.
-        wp = np.einsum("bjk,bk->bj", np.linalg.pinv(M, hermitian=True), rhs)
-    return np.where(act, wp, 0.0)
+        if M.shape[0] == 1:
+            return (np.linalg.pinv(M[0], hermitian=True) @ rhs[0])[None, :]
+        h = M.shape[0] // 2
+        return np.concatenate([_solve_robust(M[:h], rhs[:h]), _solve_robust(M[h:], rhs[h:])])
 
 
 def _polish(G, b, yy, l1, l2, w, gap_tol, signs=None, refine=4):
@@ -368,10 +379,10 @@ def enet_cd_batch(
         done = gap <= tol_now * yyw
         polished = np.zeros_like(done)
         # Try the exact active-set solution where CD is close, and on every
-        # unfinished problem regularly: slow (ill-conditioned) problems often
-        # have the right signs long before CD reaches the tolerance.
+        # unfinished problem every 16 sweeps: slow (ill-conditioned) problems
+        # often have the right signs long before CD reaches the tolerance.
         near = ~done & (gap <= 1e-6 * yyw)
-        if guess_support and (ids.size <= 64 or sweeps % 8 == 0):
+        if guess_support and sweeps % 16 == 0:
             near = ~done
         if near.any():
             wp, ok, gp = _polish(Gw[near], bw[near], yyw[near], l1w[near], l2w[near], w[near], gap_tol)
