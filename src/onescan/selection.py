@@ -23,7 +23,14 @@ subset × fold of a step is solved together: the Gram matrix of each training
 fold is computed once over all features, each candidate is an index into it,
 and a batched coordinate descent (elastic net) or a batched linear solve
 (Ridge/OLS) fits all of them at once, warm-started from the previous step's
-solution (see :mod:`onescan._sfs_kernels`).  The attribute ``solver_`` says
+solution (see :mod:`onescan._sfs_kernels`).  For the elastic net, the
+optimality system is also solved exactly on a guessed support (the previous
+solution's plus the features that violate optimality, with the sign of
+their gradient); a solution is accepted only when scikit-learn's duality gap
+certifies it to ``1e-12·||y||²`` (scikit-learn's default stops at
+``1e-4·||y||²``).  Most candidates are solved this way without a single
+sweep; coordinate descent does the rest.  The estimator's ``tol`` is not
+used (the solver is always tighter); its ``max_iter`` bounds the sweeps.  The attribute ``solver_`` says
 which path a fit used.  Anything else (other estimators, callable scorers,
 ``fit_params``, shuffling splitters without a fixed seed) takes the generic
 path, which calls ``cross_val_score`` per candidate exactly as mlxtend does.
