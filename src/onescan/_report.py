@@ -19,7 +19,10 @@ __all__ = ["make_figures", "render_report", "fmt"]
 
 logger = logging.getLogger(__name__)
 
-_COLORS = {"lasso": "#1f77b4", "body_mass": "#ff7f0e", "liver_mass": "#2ca02c", "stp": "#d62728"}
+_COLORS = {"lasso": "#1f77b4", "hybrid": "#9467bd", "body_mass": "#ff7f0e", "liver_mass": "#2ca02c",
+           "stp": "#d62728"}
+#: Marker, size and z-order per method in the predicted-vs-prescribed figure (published and hybrid prominent).
+_MARKERS = {"lasso": ("o", 40, 4), "hybrid": ("s", 30, 3)}
 
 
 def fmt(value, digits: int = 1, pct: bool = False) -> str:
@@ -65,7 +68,9 @@ def _fig_pred_vs_actual(pd_: Mapping, metrics: Mapping) -> bytes:
     allv = [yt] + [p for p in pd_["split_pred"].values()]
     finite = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in allv])
     lo = max(0.0, float(np.min(finite)) * 0.85)
-    hi = max(float(np.max(finite)) * 1.08, cap * 1.05)
+    # predictions far above the cap (the hybrid model's uncapped activities) are drawn at the top edge
+    hi = min(max(float(np.max(finite)) * 1.08, cap * 1.05), max(1.6 * cap, float(np.max(yt)) * 1.08))
+    off_scale = 0
     grid = np.linspace(0, hi, 50)
     ax.fill_between(grid, 0.7 * grid, 1.3 * grid, color="0.85", label="±30% of prescribed")
     ax.plot(grid, grid, color="0.3", lw=1, label="identity")
@@ -75,15 +80,25 @@ def _fig_pred_vs_actual(pd_: Mapping, metrics: Mapping) -> bytes:
     short = metrics.get("method_short", {})
     for name, label in pd_["methods"].items():
         p = pd_["split_pred"][name]
-        big = name == "lasso"
-        if big and iv:
+        marker, size, z = _MARKERS.get(name, ("x", 18, 2))
+        big = name in _MARKERS
+        if name == "lasso" and iv:
             lvl = 100 * metrics["split"]["interval"]["level"]
             ax.errorbar(yt, p, yerr=[p - iv["low"], iv["high"] - p], fmt="none", ecolor=_COLORS["lasso"],
-                        alpha=0.35, lw=1, label=f"{lvl:.0f}% prediction interval")
-        ax.scatter(yt, p, s=40 if big else 18, marker="o" if big else "x", color=_COLORS.get(name),
-                   label=short.get(name, label), zorder=3 if big else 2, alpha=1 if big else 0.7)
+                        alpha=0.35, lw=1, label=f"{lvl:.0f}% prediction interval (LASSO)")
+        lab = short.get(name, label) + (" (onescan's addition)" if name == "hybrid" else "")
+        above = np.asarray(p) > hi
+        off_scale += int(above.sum())
+        ax.scatter(yt[~above], np.asarray(p)[~above], s=size, marker=marker, color=_COLORS.get(name), label=lab,
+                   zorder=z, alpha=1 if big else 0.7, facecolors="none" if name == "hybrid" else None)
+        if above.any():
+            ax.scatter(yt[above], np.full(int(above.sum()), hi * 0.985), s=size, marker="^",
+                       color=_COLORS.get(name), zorder=z, clip_on=False)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
+    if off_scale:
+        ax.text(lo + 5, hi * 0.95, f"▲ {off_scale} prediction(s) above {hi:.0f} mCi, drawn at the edge",
+                fontsize=7.5, va="top")
     ax.set_xlabel("prescribed activity (mCi, full dosimetry)")
     ax.set_ylabel("predicted activity (mCi)")
     ax.set_title(f"Published split: {len(test)} test patients")
@@ -95,27 +110,31 @@ def _fig_bland_altman(pd_: Mapping, metrics: Mapping) -> bytes:
     import matplotlib.pyplot as plt
 
     y, test = pd_["y"], pd_["test"]
-    p = pd_["split_pred"]["lasso"]
     yt = y[test]
-    mean = (p + yt) / 2
-    diff = p - yt
-    m = metrics["split"]["metrics"]["lasso"]
-    fig, ax = plt.subplots(figsize=(6.2, 4.4))
-    # repeated-CV out-of-fold predictions (first repeat) in the background
-    oof = pd_["oof"]["lasso"][0]
-    ok = np.isfinite(oof)
-    ax.scatter(((oof + y) / 2)[ok], (oof - y)[ok], s=12, color="0.7", label="repeated CV, repeat 1 (all patients)")
-    ax.scatter(mean, diff, s=36, color=_COLORS["lasso"], label="published split (test patients)", zorder=3)
-    for key, ls, lab in (("ba_bias_mci", "-", "bias"), ("ba_loa_low_mci", "--", "95% limits"),
-                         ("ba_loa_high_mci", "--", None)):
-        v = m.get(key)
-        if v is not None:
-            ax.axhline(v, color=_COLORS["lasso"], ls=ls, lw=1, label=lab)
-    ax.axhline(0, color="k", lw=0.6)
-    ax.set_xlabel("mean of predicted and prescribed (mCi)")
-    ax.set_ylabel("predicted − prescribed (mCi)")
-    ax.set_title("Bland–Altman, LASSO pipeline")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
+    names = [k for k in ("lasso", "hybrid") if k in pd_["split_pred"]]
+    fig, axes = plt.subplots(1, len(names), figsize=(6.2 * len(names) / (1 + 0.25 * (len(names) - 1)), 4.4),
+                             squeeze=False)
+    titles = {"lasso": "LASSO pipeline", "hybrid": "hybrid model (onescan's addition)"}
+    for ax, name in zip(axes[0], names):
+        p = pd_["split_pred"][name]
+        m = metrics["split"]["metrics"][name]
+        color = _COLORS[name]
+        # repeated-CV out-of-fold predictions (first repeat) in the background
+        oof = pd_["oof"][name][0]
+        ok = np.isfinite(oof)
+        ax.scatter(((oof + y) / 2)[ok], (oof - y)[ok], s=12, color="0.7",
+                   label="repeated CV, repeat 1 (all patients)")
+        ax.scatter((p + yt) / 2, p - yt, s=36, color=color, label="published split (test patients)", zorder=3)
+        for key, ls, lab in (("ba_bias_mci", "-", "bias"), ("ba_loa_low_mci", "--", "95% limits"),
+                             ("ba_loa_high_mci", "--", None)):
+            v = m.get(key)
+            if v is not None:
+                ax.axhline(v, color=color, ls=ls, lw=1, label=lab)
+        ax.axhline(0, color="k", lw=0.6)
+        ax.set_xlabel("mean of predicted and prescribed (mCi)")
+        ax.set_title(f"Bland–Altman, {titles[name]}", fontsize=10)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
+    axes[0][0].set_ylabel("predicted − prescribed (mCi)")
     return _png(fig)
 
 
@@ -128,7 +147,7 @@ def _fig_errors(pd_: Mapping, metrics: Mapping) -> bytes:
         e = 100.0 * (pd_["oof"][name] - y[None, :]) / y[None, :]
         e = e[np.isfinite(e)]
         data.append(e)
-        labels.append(metrics.get("method_short", {}).get(name, name))
+        labels.append(metrics.get("method_short", {}).get(name, name) + ("*" if name == "hybrid" else ""))
     fig, ax = plt.subplots(figsize=(6.8, 4.2))
     ax.axhspan(-30, 30, color="0.9", label="±30%")
     bp = ax.boxplot(data, whis=(5, 95), showfliers=False, patch_artist=True)
@@ -138,6 +157,9 @@ def _fig_errors(pd_: Mapping, metrics: Mapping) -> bytes:
         patch.set_alpha(0.6)
     ax.axhline(0, color="k", lw=0.6)
     ax.set_ylabel("prediction error (% of prescribed)")
+    if "hybrid" in pd_["methods"]:
+        ax.text(0.01, 0.01, "* onescan's addition, not in the paper", transform=ax.transAxes, fontsize=7.5,
+                va="bottom")
     ax.set_title(f"Out-of-fold errors, {metrics['cv']['folds']}-fold CV × {metrics['cv']['repeats']} "
                  "repeats (box: quartiles, whiskers: 5–95%)", fontsize=9)
     ax.legend(fontsize=8, loc="upper right")
@@ -148,15 +170,29 @@ def _fig_selection(pd_: Mapping, metrics: Mapping) -> bytes | None:
     import matplotlib.pyplot as plt
 
     s = pd_.get("selection_frequency")
-    if s is None or len(s) == 0:
+    h = pd_.get("selection_frequency_hybrid")
+    if (s is None or len(s) == 0) and (h is None or len(h) == 0):
         return None
-    s = s.iloc[:20][::-1]
-    fig, ax = plt.subplots(figsize=(6.2, 0.28 * len(s) + 1.2))
-    ax.barh(range(len(s)), 100 * s.to_numpy(), color=_COLORS["lasso"])
-    ax.set_yticks(range(len(s)), [str(i) for i in s.index], fontsize=8)
+    import pandas as pd
+
+    series = {"LASSO": s, "hybrid (clearance)": h}
+    series = {k: v for k, v in series.items() if v is not None and len(v)}
+    both = pd.DataFrame(series).fillna(0.0)
+    top = both.max(axis=1).sort_values(ascending=False, kind="mergesort").index[:20]
+    both = both.loc[top][::-1]
+    fig, ax = plt.subplots(figsize=(6.2, 0.32 * len(both) + 1.4))
+    k = both.shape[1]
+    height = 0.8 / k
+    for j, lab in enumerate(both.columns):
+        col = "hybrid" if lab.startswith("hybrid") else "lasso"
+        ax.barh(np.arange(len(both)) + (j - (k - 1) / 2) * height, 100 * both[lab].to_numpy(), height=height,
+                color=_COLORS[col], label=lab)
+    ax.set_yticks(range(len(both)), [str(i) for i in both.index], fontsize=8)
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of cross-validation fits selecting the feature")
     ax.set_title("Selection frequency (top 20)")
+    if k > 1:
+        ax.legend(fontsize=8, loc="lower right")
     return _png(fig)
 
 

@@ -3,7 +3,9 @@
 :func:`reproduce` runs, on one cohort: the reference dosimetry (for the target when the
 cohort has none, the single-time-point baseline's population half-life and the example
 time–activity curve), the one-scan feature matrix, the published 70/30 split with the
-LASSO pipeline and the three baselines, and repeated k-fold cross-validation of all four.
+LASSO pipeline, onescan's physics-informed hybrid model (:mod:`onescan._hybrid`; not in the
+paper, reported beside the published model) and the three baselines, and repeated k-fold
+cross-validation of all of them on the same folds.
 It returns a :class:`ReproduceResult` whose ``metrics`` dict holds every number the
 report shows; :func:`write_outputs` writes ``report.html`` (rendered from that dict),
 ``metrics.json``, ``predictions.csv`` and ``figures/*.png``.
@@ -62,16 +64,21 @@ ROBUST_FEATURE_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 #: Short method labels for table columns and axes.
-SHORT: dict[str, str] = {"lasso": "LASSO", "body_mass": "body mass", "liver_mass": "liver mass",
-                         "stp": "single time point"}
+SHORT: dict[str, str] = {"lasso": "LASSO", "hybrid": "hybrid", "body_mass": "body mass",
+                         "liver_mass": "liver mass", "stp": "single time point"}
 
 #: Methods compared, in report order: key → label.
 METHODS: dict[str, str] = {
     "lasso": "LASSO pipeline (one scan + clinical)",
+    "hybrid": "Hybrid: learnt liver clearance + MIRD dosimetry (onescan's addition, not in the paper)",
     "body_mass": "Linear on body mass",
     "liver_mass": "Linear on liver mass",
     "stp": "Single time point MIRD",
 }
+
+#: Columns the hybrid model reads for its dosimetry (first-image liver uptake, liver mass in g,
+#: first scan time in h).
+HYBRID_COLUMNS = ("uptake_first_liver", "liver_mass_g", "first_scan_time_h")
 
 #: Files written by :func:`write_outputs` (relative to the output folder).
 OUTPUT_FILES = ("report.html", "metrics.json", "predictions.csv")
@@ -189,11 +196,31 @@ def _cohort_summary(cohort, X: pd.DataFrame, y: pd.Series, dose: pd.DataFrame, c
 
 
 def _models(X: pd.DataFrame, feature_cols: list[str], pipeline_settings,
-            dose_settings) -> tuple[dict, dict, dict, list[str]]:
-    """The four methods, the columns each sees, and notes on methods that cannot run."""
+            dose_settings, hybrid: bool = True) -> tuple[dict, dict, dict, list[str]]:
+    """The methods, the columns each sees, selected-feature readers, and notes on methods that cannot run."""
+    from ._hybrid import hybrid_selected_features, make_model
+
     models, columns, notes = {}, {}, []
+    selected = {"lasso": selected_features}
     models["lasso"] = make_pipeline(pipeline_settings)
     columns["lasso"] = feature_cols
+    if hybrid:
+        missing = [c for c in HYBRID_COLUMNS if c not in X.columns]
+        bad = 0 if missing else int((~(X[list(HYBRID_COLUMNS)].to_numpy(dtype=float) >= 0).all(axis=1)
+                                     | ~(X[list(HYBRID_COLUMNS[:2])].to_numpy(dtype=float) > 0).all(axis=1)).sum())
+        if missing:
+            notes.append("hybrid model skipped: the cohort has no " + ", ".join(missing) + " column")
+        elif bad:
+            notes.append(f"hybrid model skipped: {bad} patients lack a positive first-image liver uptake, "
+                         "liver mass or first-scan time")
+        else:
+            models["hybrid"] = make_model(pipeline_settings, dose_settings)
+            extra = [c for c in HYBRID_COLUMNS if c not in feature_cols]
+            columns["hybrid"] = feature_cols + extra
+            selected["hybrid"] = hybrid_selected_features
+            if extra:
+                notes.append("the hybrid model reads " + ", ".join(extra) + " for its dosimetry although "
+                             "excluded from the features, so its selector may also choose it")
     if "weight_kg" in X.columns and X["weight_kg"].notna().sum() >= 2:
         models["body_mass"] = LinearOnColumn("weight_kg")
         columns["body_mass"] = ["weight_kg"]
@@ -206,7 +233,6 @@ def _models(X: pd.DataFrame, feature_cols: list[str], pipeline_settings,
         columns["stp"] = list(STP_COLUMNS) + [HALF_LIFE_COLUMN]
     else:
         notes.append("single-time-point baseline skipped: no liver region at the first scan")
-    selected = {"lasso": selected_features}
     return models, columns, selected, notes
 
 
@@ -223,6 +249,7 @@ def reproduce(
     exclude=(),
     interval_level: float = 0.9,
     cohort_label: str | None = None,
+    hybrid: bool = True,
     progress: ProgressFn | None = None,
 ) -> ReproduceResult:
     """Run the seed study's protocol and the repeated cross-validation on ``cohort``.
@@ -252,6 +279,10 @@ def reproduce(
         split's test patients (10-fold cross-conformal on the training rows).
     cohort_label : str, optional
         How the report names the cohort (e.g. "the built-in virtual cohort").
+    hybrid : bool, default True
+        Also fit and cross-validate the physics-informed hybrid model
+        (:class:`onescan._hybrid.HybridDosimetryRegressor`, same pipeline settings, same
+        split and folds) and report it beside the published model.
     progress : callable(stage, advance, total), optional
         Progress callback: ``stage`` names the step, ``advance`` units done, ``total``
         the stage's size.
@@ -263,6 +294,9 @@ def reproduce(
     from ._dosimetry import DoseSettings, compute_dose
 
     ps = pipeline_settings if pipeline_settings is not None else PipelineSettings()
+    if ps.model == "hybrid":  # the published model is the Lasso; the hybrid is added beside it
+        ps = ps.model_copy(update={"model": "lasso"})
+        hybrid = True
     ds = dose_settings if dose_settings is not None else DoseSettings()
     cap = float(getattr(ds, "max_activity_mci", 1030.0))
     mu = float(getattr(ds, "mu_per_cm", 0.110))
@@ -289,7 +323,7 @@ def reproduce(
     for col in ("weight_kg", "liver_mass_g"):
         if col not in XA.columns and col in cohort.patients.columns:
             XA[col] = pd.to_numeric(cohort.patients[col], errors="coerce").to_numpy(dtype=float)
-    models, columns, selected, notes = _models(XA, list(X.columns), ps, ds)
+    models, columns, selected, notes = _models(XA, list(X.columns), ps, ds, hybrid=hybrid)
 
     # --- the published split ---
     tick("published split", 0, len(models))
@@ -310,9 +344,16 @@ def reproduce(
         split_metrics[name] = mm
     lasso = fitted["lasso"]
     coef = coefficients(lasso)
-    tick("prediction intervals", 0, 1)
-    interval = _split_intervals(XA, yv, train, test, columns["lasso"], ps, seed, interval_level, n_jobs)
-    tick("prediction intervals", 1, 1)
+    n_int = 2 if "hybrid" in models else 1
+    tick("prediction intervals", 0, n_int)
+    interval = _split_intervals(XA, yv, train, test, columns["lasso"], models["lasso"], seed, interval_level,
+                                n_jobs)
+    tick("prediction intervals", 1, n_int)
+    interval_h = None
+    if "hybrid" in models:
+        interval_h = _split_intervals(XA, yv, train, test, columns["hybrid"], models["hybrid"], seed,
+                                      interval_level, n_jobs)
+        tick("prediction intervals", 1, n_int)
     n_kept = int(lasso.named_steps["filter"].support_.sum())
 
     # --- repeated cross-validation ---
@@ -354,6 +395,7 @@ def reproduce(
             "test_mean_actual_mci": float(np.mean(yv[test])),
             "metrics": split_metrics,
             "interval": interval["summary"] if interval else None,
+            "interval_hybrid": interval_h["summary"] if interval_h else None,
             "stp_half_life_pop_h": float(fitted["stp"].half_life_pop_h_) if "stp" in fitted else None,
             "selected_model": {
                 "features": [{"feature": k, "coefficient_mci": float(v)} for k, v in coef.items()
@@ -361,6 +403,7 @@ def reproduce(
                 "intercept_mci": float(coef["(intercept)"]),
                 "coefficient_unit": _coef_unit(ps),
             },
+            "hybrid_model": _hybrid_model(fitted["hybrid"], ps) if "hybrid" in fitted else None,
         },
         "cv": {
             "seed": int(seed),
@@ -373,8 +416,10 @@ def reproduce(
     }
     metrics["comparison"] = _comparison(cv.per_repeat, split_metrics)
     metrics["robust_features"] = _clean(_robust_features(
-        X.columns, cv.selection_frequency.get("lasso"), [f["feature"] for f in
-                                                         metrics["split"]["selected_model"]["features"]]))
+        X.columns, cv.selection_frequency.get("lasso"),
+        [f["feature"] for f in metrics["split"]["selected_model"]["features"]],
+        cv.selection_frequency.get("hybrid") if "hybrid" in models else None,
+        fitted["hybrid"].selected_features() if "hybrid" in fitted else None))
     example = _example_patient(cohort, dose, XA[columns["stp"]] if "stp" in columns else X, y, test,
                                fitted.get("stp"), ds, mu)
     if example is not None:
@@ -389,15 +434,24 @@ def reproduce(
     for name in models:
         if name != "lasso":
             pred[f"{name}_mci"] = split_pred[name]
+    if "hybrid" in models:
+        pred["hybrid_error_pct"] = 100.0 * (pred["hybrid_mci"] - pred["actual_mci"]) / pred["actual_mci"]
     if interval:
         pred["interval_low_mci"] = interval["low"]
         pred["interval_high_mci"] = interval["high"]
+    if interval_h:
+        pred["hybrid_interval_low_mci"] = interval_h["low"]
+        pred["hybrid_interval_high_mci"] = interval_h["high"]
     pred["cv_mean_predicted_mci"] = np.nanmean(cv.oof["lasso"], axis=0)[test]
+    if "hybrid" in models:
+        pred["hybrid_cv_mean_predicted_mci"] = np.nanmean(cv.oof["hybrid"], axis=0)[test]
 
     plot_data = {
         "ids": ids, "y": yv, "test": test, "train": train, "split_pred": split_pred,
-        "oof": cv.oof, "cap": cap, "interval": interval, "methods": {k: METHODS[k] for k in models},
+        "oof": cv.oof, "cap": cap, "interval": interval, "interval_hybrid": interval_h,
+        "methods": {k: METHODS[k] for k in METHODS if k in models},
         "selection_frequency": cv.selection_frequency.get("lasso"),
+        "selection_frequency_hybrid": cv.selection_frequency.get("hybrid"),
         "example": example,
     }
     return ReproduceResult(metrics=metrics, predictions=pred, plot_data=plot_data)
@@ -408,34 +462,76 @@ def _comparison(per_repeat: pd.DataFrame, split_metrics: dict) -> dict:
     from ._evaluation import summarise
 
     rmse = per_repeat.pivot(index="repeat", columns="model", values="rmse_mci")
-    baselines = [c for c in rmse.columns if c != "lasso"]
+    baselines = [c for c in rmse.columns if c not in ("lasso", "hybrid")]
     if "lasso" not in rmse or not baselines:
         return {}
     best = min(baselines, key=lambda c: rmse[c].mean())
     diff = (rmse["lasso"] - rmse[best]).to_numpy()
-    return _clean({
+    out = {
         "best_baseline": best,
         "cv_rmse_difference_mci": summarise(diff),
         "cv_lasso_better_pct": float(100.0 * np.mean(diff < 0)),
         "split_minus_cv_rmse_mci": float(split_metrics["lasso"]["rmse_mci"] - rmse["lasso"].mean()),
-    })
+    }
+    if "hybrid" in rmse:
+        # raw and clinical: the hybrid's raw predictions are uncapped, the target is capped
+        out["hybrid"] = {}
+        for suffix in ("", "_clinical"):
+            r = rmse if not suffix else per_repeat.pivot(index="repeat", columns="model", values="rmse_mci_clinical")
+            dh = (r["hybrid"] - r["lasso"]).to_numpy()
+            db = (r["hybrid"] - r[best]).to_numpy()
+            out["hybrid"].update({
+                f"cv_rmse{suffix}_minus_lasso_mci": summarise(dh),
+                f"cv_better{suffix}_than_lasso_pct": float(100.0 * np.mean(dh < 0)),
+                f"cv_rmse{suffix}_minus_best_baseline_mci": summarise(db),
+                f"cv_better{suffix}_than_best_baseline_pct": float(100.0 * np.mean(db < 0)),
+            })
+        out["hybrid"]["split_minus_cv_rmse_mci"] = float(split_metrics["hybrid"]["rmse_mci"] - rmse["hybrid"].mean())
+    return _clean(out)
 
 
-def _robust_features(columns, freq: pd.Series | None, split_selected: list[str]) -> list[dict]:
-    """For each of the paper's robust features, the matching columns and how often onescan selected them."""
+def _robust_features(columns, freq: pd.Series | None, split_selected: list[str],
+                     freq_hybrid: pd.Series | None = None, split_selected_hybrid: list[str] | None = None
+                     ) -> list[dict]:
+    """For each of the paper's robust features, the matching columns and how often onescan selected them.
+
+    ``selected_pct``/``in_split_model`` are the LASSO pipeline's; with the hybrid model,
+    ``hybrid_selected_pct``/``hybrid_in_split_model`` are its clearance pipeline's.
+    """
     import re
+
+    def pct(f, c):
+        return float(100.0 * (f.get(c, 0.0) if f is not None else float("nan")))
 
     out = []
     for label, pattern in ROBUST_FEATURE_PATTERNS:
         rx = re.compile(pattern)
         cols = [c for c in columns if rx.search(str(c))]
-        out.append({
-            "paper": label,
-            "columns": [{"feature": c,
-                         "selected_pct": float(100.0 * (freq.get(c, 0.0) if freq is not None else float("nan"))),
-                         "in_split_model": c in split_selected} for c in cols],
-        })
+        entries = []
+        for c in cols:
+            e = {"feature": c, "selected_pct": pct(freq, c), "in_split_model": c in split_selected}
+            if split_selected_hybrid is not None:
+                e["hybrid_selected_pct"] = pct(freq_hybrid, c)
+                e["hybrid_in_split_model"] = c in split_selected_hybrid
+            entries.append(e)
+        out.append({"paper": label, "columns": entries})
     return out
+
+
+def _hybrid_model(model, ps: PipelineSettings) -> dict:
+    """The fitted hybrid model of the published split: its clearance model and settings."""
+    coef = model.coefficients()
+    return {
+        "target": model.target,
+        "target_unit": "ln h",
+        "alpha": float(model.alpha_),
+        "censoring": model.censoring,
+        "n_censored_train": int(model.n_censored_),
+        "residual_sd_ln": float(model.residual_sd_),
+        "features": [{"feature": k, "coefficient_ln_h": float(v)} for k, v in coef.items() if k != "(intercept)"],
+        "intercept_ln_h": float(coef["(intercept)"]),
+        "coefficient_unit": _coef_unit(ps).replace("mCi", "ln h"),
+    }
 
 
 def _check_k_features(X: pd.DataFrame, ps: PipelineSettings, cohort) -> None:
@@ -451,8 +547,8 @@ def _check_k_features(X: pd.DataFrame, ps: PipelineSettings, cohort) -> None:
                     f"{usable} or fewer, or --selector none"))
 
 
-def _split_intervals(XA, y, train, test, cols, ps, seed, level, n_jobs) -> dict | None:
-    """CV+ prediction intervals (Barber et al. 2021) for the published split's test patients."""
+def _split_intervals(XA, y, train, test, cols, estimator, seed, level, n_jobs) -> dict | None:
+    """CV+ prediction intervals (Barber et al. 2021) of ``estimator`` for the published split's test patients."""
     try:
         from ._conformal import CrossConformalPlus, max_level_for
     except ImportError:  # pragma: no cover - the module ships with onescan
@@ -462,7 +558,7 @@ def _split_intervals(XA, y, train, test, cols, ps, seed, level, n_jobs) -> dict 
     if level > max_level_for(len(train)):
         logger.warning("too few training patients for %.0f%% intervals", 100 * level)
         return None
-    cc = CrossConformalPlus(make_pipeline(ps), n_folds=n_folds, shuffle=True, random_state=seed,
+    cc = CrossConformalPlus(clone(estimator), n_folds=n_folds, shuffle=True, random_state=seed,
                             n_jobs=n_jobs if n_jobs != 1 else None)
     cc.fit(XA.iloc[train][cols], y[train])
     _, low, high = cc.predict_interval(XA.iloc[test][cols], level=level)

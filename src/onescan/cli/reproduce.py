@@ -107,6 +107,11 @@ def reproduce(
     exclude: Annotated[Optional[list[str]], typer.Option(
         "--exclude", metavar="COLUMN", rich_help_panel=_MODEL,
         help="A patients column not to use as a feature (repeatable).")] = None,
+    hybrid: Annotated[bool, typer.Option(
+        "--hybrid/--no-hybrid", rich_help_panel=_MODEL,
+        help="Also fit, cross-validate and report onescan's physics-informed hybrid model (learnt liver "
+             "clearance + MIRD dosimetry; not in the paper) beside the published one. --no-hybrid is faster.")
+    ] = True,
     fit: FitOpt = FitMethod.monoexp,
     mass_scaling: MassScalingOpt = MassScaling.split,
     s_values: SValuesOpt = None,
@@ -118,7 +123,8 @@ def reproduce(
 
     Without input files, runs on onescan's built-in virtual cohort of 74 patients.
     Fits the published LASSO pipeline on the seeded 70/30 split, compares it with the
-    body-mass, liver-mass and single-time-point baselines, cross-validates everything
+    body-mass, liver-mass and single-time-point baselines and with onescan's physics-informed
+    hybrid model (unless --no-hybrid), cross-validates everything
     (--folds × --repeats), and writes an HTML report with the paper's table beside
     this run's numbers, metrics.json, predictions.csv and figures/ into --out.
     """
@@ -159,7 +165,7 @@ def reproduce(
 
         result = run(cohort, pipeline_settings=ps, dose_settings=ds, seed=seed, folds=folds, repeats=repeats,
                      n_jobs=jobs, test_size=test_size, exclude=tuple(exclude or ()), cohort_label=label,
-                     progress=progress)
+                     hybrid=hybrid, progress=progress)
         write_outputs(result, out, progress=progress)
     m = result.metrics
     lasso = m["split"]["metrics"]["lasso"]
@@ -172,5 +178,15 @@ def reproduce(
         f"repeated CV {folds}×{repeats}: r² {cv['r2']['mean']:.2f} [{cv['r2']['low']:.2f}, {cv['r2']['high']:.2f}], "
         f"RMSE {cv['rmse_mci']['mean']:.1f} [{cv['rmse_mci']['low']:.1f}, {cv['rmse_mci']['high']:.1f}] mCi",
         markup=False)
+    if "hybrid" in m["split"]["metrics"]:
+        h, hc = m["split"]["metrics"]["hybrid"], m["cv"]["summary"]["hybrid"]
+        console.print(
+            f"hybrid model (onescan's addition): split r² {h['r2']:.2f}, RMSE {h['rmse_mci']:.1f} mCi, "
+            f"{h['within30_pct']:.1f}% within 30%, clinical RMSE {h['rmse_mci_clinical']:.1f} mCi; CV RMSE "
+            f"{hc['rmse_mci']['mean']:.1f} [{hc['rmse_mci']['low']:.1f}, {hc['rmse_mci']['high']:.1f}] mCi, clinical "
+            f"{hc['rmse_mci_clinical']['mean']:.1f} [{hc['rmse_mci_clinical']['low']:.1f}, "
+            f"{hc['rmse_mci_clinical']['high']:.1f}] mCi (raw predictions are uncapped)", markup=False)
+    for note in m.get("notes", []):
+        console.print(f"note: {note}", markup=False)
     console.print(f"wrote {out / 'report.html'} and metrics.json, predictions.csv, figures/ "
                   f"in {time.perf_counter() - t0:.1f} s", markup=False)
