@@ -32,19 +32,30 @@ def test_metrics_are_complete_and_strict_json(result):
     m = json.loads(json.dumps(result.metrics, allow_nan=False))
     assert m["seed"] == 2
     assert m["paper"] == PAPER
-    assert set(m["split"]["metrics"]) == {"lasso", "body_mass", "liver_mass", "stp"}
-    assert set(m["cv"]["summary"]) == {"lasso", "body_mass", "liver_mass", "stp"}
+    methods = {"lasso", "hybrid", "body_mass", "liver_mass", "stp"}
+    assert set(m["split"]["metrics"]) == methods
+    assert set(m["cv"]["summary"]) == methods
+    assert set(m["methods"]) == set(m["method_short"]) == methods
+    assert "not in the paper" in m["methods"]["hybrid"]
     for key in ("r2", "rmse_mci", "mae_mci", "within30_pct", "bias_mci", "rmse_mci_clinical",
                 "calibration_slope", "ba_loa_low_mci", "ba_loa_high_mci"):
-        s = m["cv"]["summary"]["lasso"][key]
-        assert s["low"] <= s["mean"] <= s["high"]
+        for method in ("lasso", "hybrid"):
+            s = m["cv"]["summary"][method][key]
+            assert s["low"] <= s["mean"] <= s["high"]
         assert key in m["split"]["metrics"]["stp"]
+        assert key in m["split"]["metrics"]["hybrid"]
     assert m["settings"]["pipeline"]["k_features"] == 3
     assert m["settings"]["dosimetry"]["target_gy"] == 24.0
     assert {"numpy", "scikit-learn", "onescan"} <= set(m["versions"])
     assert len(m["split"]["selected_model"]["features"]) == 3
     assert m["cohort"]["n_patients"] == 30
     assert m["split"]["interval"]["level"] == 0.9
+    assert m["split"]["interval_hybrid"]["level"] == 0.9
+    h = m["split"]["hybrid_model"]
+    assert h["target"] == "log_tiac_per_uptake" and len(h["features"]) == 3 and h["alpha"] > 0
+    assert set(m["cv"]["selection_frequency"]) == {"lasso", "hybrid"}
+    assert all(0 < v <= 1 for v in m["cv"]["selection_frequency"]["hybrid"].values())
+    assert all("hybrid_selected_pct" in c for r in m["robust_features"] for c in r["columns"])
     robust = {r["paper"]: r["columns"] for r in m["robust_features"]}
     assert len(robust) == 8
     assert [c["feature"] for c in robust["liver mass"]] == ["liver_mass_g"]
@@ -57,7 +68,7 @@ def test_split_is_the_published_one_and_metrics_follow_from_predictions(result, 
     train, test = published_split(30, seed=2)
     assert list(pred["patient_id"]) == list(cohort.patients["patient_id"].iloc[test])
     for name, col in (("lasso", "predicted_mci"), ("body_mass", "body_mass_mci"),
-                      ("liver_mass", "liver_mass_mci"), ("stp", "stp_mci")):
+                      ("liver_mass", "liver_mass_mci"), ("stp", "stp_mci"), ("hybrid", "hybrid_mci")):
         ref = regression_metrics(pred["actual_mci"], pred[col])
         got = result.metrics["split"]["metrics"][name]
         assert got["rmse_mci"] == pytest.approx(ref["rmse_mci"])
@@ -67,8 +78,58 @@ def test_split_is_the_published_one_and_metrics_follow_from_predictions(result, 
                                100 * (pred["predicted_mci"] - pred["actual_mci"]) / pred["actual_mci"])
     assert (pred["interval_low_mci"] <= pred["predicted_mci"]).all()
     assert (pred["predicted_mci"] <= pred["interval_high_mci"]).all()
+    assert (pred["hybrid_interval_low_mci"] <= pred["hybrid_mci"]).all()
+    assert (pred["hybrid_mci"] <= pred["hybrid_interval_high_mci"]).all()
+    np.testing.assert_allclose(pred["hybrid_cv_mean_predicted_mci"],
+                               np.nanmean(result.plot_data["oof"]["hybrid"], axis=0)[test])
 
 
+def test_hybrid_is_fitted_on_the_published_training_rows(result, cohort):
+    """The split's hybrid predictions and model equal a HybridDosimetryRegressor fitted independently."""
+    from onescan._features import build_features, get_target
+    from onescan._hybrid import HybridDosimetryRegressor
+
+    X, y = build_features(cohort), get_target(cohort)
+    train, test = published_split(30, seed=2)
+    h = HybridDosimetryRegressor(pipeline_settings=FAST).fit(X.iloc[train], y.iloc[train])
+    np.testing.assert_allclose(result.predictions["hybrid_mci"], h.predict(X.iloc[test]), rtol=1e-10)
+    got = result.metrics["split"]["hybrid_model"]
+    assert [f["feature"] for f in got["features"]] == h.selected_features()
+    assert got["intercept_ln_h"] == pytest.approx(h.coefficients()["(intercept)"])
+    assert got["n_censored_train"] == h.n_censored_
+
+
+def test_no_hybrid_leaves_everything_else_unchanged(result, cohort):
+    r = reproduce(cohort, pipeline_settings=FAST, seed=2, folds=3, repeats=2, hybrid=False)
+    m = r.metrics
+    assert "hybrid" not in m["split"]["metrics"] and "hybrid" not in m["cv"]["summary"]
+    assert "hybrid" not in m["methods"] and "hybrid" not in m["cv"]["selection_frequency"]
+    assert m["split"]["hybrid_model"] is None and m["split"]["interval_hybrid"] is None
+    assert "hybrid" not in m["comparison"]
+    assert not any(c.startswith("hybrid") for c in r.predictions.columns)
+    for name in ("lasso", "body_mass", "liver_mass", "stp"):
+        np.testing.assert_array_equal(r.plot_data["oof"][name], result.plot_data["oof"][name])
+        assert m["split"]["metrics"][name] == result.metrics["split"]["metrics"][name]
+    assert m["comparison"]["best_baseline"] == result.metrics["comparison"]["best_baseline"]
+
+
+def test_hybrid_skipped_with_a_note_when_it_cannot_run():
+    from onescan._reproduce import _models
+
+    X = pd.DataFrame({"uptake_first_liver": [0.1, np.nan, 0.12], "liver_mass_g": [1500.0, 1600, 1700],
+                      "first_scan_time_h": [1.0, 1, 1], "weight_kg": [70.0, 80, 90]})
+    models, columns, selected, notes = _models(X, list(X.columns), FAST, None)
+    assert "hybrid" not in models and "hybrid" not in selected
+    assert any("hybrid model skipped: 1 patients" in n for n in notes)
+    models, _, _, notes = _models(X.drop(columns="first_scan_time_h"), ["uptake_first_liver"], FAST, None)
+    assert "hybrid" not in models
+    assert any("no first_scan_time_h" in n for n in notes)
+    models, columns, selected, notes = _models(X.fillna(0.11), ["weight_kg"], FAST, None)
+    assert columns["hybrid"] == ["weight_kg", "uptake_first_liver", "liver_mass_g", "first_scan_time_h"]
+    assert "hybrid" in selected and any("reads uptake_first_liver" in n for n in notes)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # hybrid, all features, small alpha
 def test_one_scan_predictions_ignore_later_scans():
     p, s = make_tables(24, seed=8, with_target=True)
     c1 = load_cohort(patients=p, scans=s)
@@ -80,6 +141,8 @@ def test_one_scan_predictions_ignore_later_scans():
     r1, r2 = reproduce(c1, **kw), reproduce(c2, **kw)
     np.testing.assert_array_equal(r1.predictions["predicted_mci"], r2.predictions["predicted_mci"])
     np.testing.assert_array_equal(r1.plot_data["oof"]["lasso"], r2.plot_data["oof"]["lasso"])
+    np.testing.assert_array_equal(r1.predictions["hybrid_mci"], r2.predictions["hybrid_mci"])
+    np.testing.assert_array_equal(r1.plot_data["oof"]["hybrid"], r2.plot_data["oof"]["hybrid"])
     # the single-time-point baseline *does* learn its half-life from the full dosimetry
     assert r1.metrics["split"]["stp_half_life_pop_h"] != r2.metrics["split"]["stp_half_life_pop_h"]
 
@@ -132,7 +195,7 @@ def test_minimal_hand_written_cohort(tmp_path):
     with pytest.raises(InputError, match="--k-features 8 is more than the 7 usable"):
         reproduce(c, folds=3, repeats=1)
     r = reproduce(c, pipeline_settings=PipelineSettings(k_features=2, selector_cv=3), folds=3, repeats=1)
-    assert set(r.metrics["split"]["metrics"]) == {"lasso", "liver_mass", "stp"}
+    assert set(r.metrics["split"]["metrics"]) == {"lasso", "hybrid", "liver_mass", "stp"}
     assert any("body-mass" in n for n in r.metrics["notes"])
     write_outputs(r, tmp_path)
     assert "body-mass baseline skipped" in (tmp_path / "report.html").read_text()
@@ -141,11 +204,19 @@ def test_minimal_hand_written_cohort(tmp_path):
 def test_paired_comparison_with_best_baseline(result):
     y, oof = result.plot_data["y"], result.plot_data["oof"]
     rmse = {k: np.array([regression_metrics(y, v[r])["rmse_mci"] for r in range(v.shape[0])]) for k, v in oof.items()}
-    best = min((k for k in rmse if k != "lasso"), key=lambda k: rmse[k].mean())
+    best = min((k for k in rmse if k not in ("lasso", "hybrid")), key=lambda k: rmse[k].mean())
     c = result.metrics["comparison"]
     assert c["best_baseline"] == best
     assert c["cv_rmse_difference_mci"]["mean"] == pytest.approx((rmse["lasso"] - rmse[best]).mean())
     assert c["cv_lasso_better_pct"] == pytest.approx(100 * np.mean(rmse["lasso"] < rmse[best]))
+    h = c["hybrid"]
+    assert h["cv_rmse_minus_lasso_mci"]["mean"] == pytest.approx((rmse["hybrid"] - rmse["lasso"]).mean())
+    assert h["cv_better_than_lasso_pct"] == pytest.approx(100 * np.mean(rmse["hybrid"] < rmse["lasso"]))
+    clin = {k: np.array([regression_metrics(y, v[r])["rmse_mci_clinical"] for r in range(v.shape[0])])
+            for k, v in oof.items()}
+    assert h["cv_rmse_clinical_minus_best_baseline_mci"]["mean"] == pytest.approx(
+        (clin["hybrid"] - clin[best]).mean())
+    assert h["cv_better_clinical_than_lasso_pct"] == pytest.approx(100 * np.mean(clin["hybrid"] < clin["lasso"]))
 
 
 def test_excluded_columns_leave_features_but_not_baselines(cohort):
@@ -154,5 +225,7 @@ def test_excluded_columns_leave_features_but_not_baselines(cohort):
     feats = [f["feature"] for f in r.metrics["split"]["selected_model"]["features"]]
     assert "weight_kg" not in feats and "liver_mass_g" not in feats
     assert "liver_effective_half_life_h" not in feats
-    assert set(r.metrics["split"]["metrics"]) == {"lasso", "body_mass", "liver_mass", "stp"}
+    assert set(r.metrics["split"]["metrics"]) == {"lasso", "hybrid", "body_mass", "liver_mass", "stp"}
+    # the hybrid needs the liver mass for its dosimetry, and says so
+    assert any("hybrid model reads liver_mass_g" in n for n in r.metrics["notes"])
     assert r.metrics["settings"]["excluded_columns"] == ["weight_kg", "liver_mass_g"]
