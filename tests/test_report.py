@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import html as htmllib
 import re
+import warnings
 
 import pytest
 from _h5_cohort import make_tables
+from sklearn.exceptions import ConvergenceWarning
 
 from onescan._contract import load_cohort
 from onescan._pipeline import PipelineSettings
@@ -23,7 +26,9 @@ def result():
     for df in (p, s):
         df["patient_id"] = df["patient_id"].str.replace("P0", "<b>&amp;", regex=False)
     c = load_cohort(patients=p, scans=s)
-    return reproduce(c, pipeline_settings=PipelineSettings(selector="none"), folds=3, repeats=2)
+    with warnings.catch_warnings():  # the hybrid's Lasso on all features with a small alpha
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return reproduce(c, pipeline_settings=PipelineSettings(selector="none"), folds=3, repeats=2)
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +58,9 @@ def test_feature_names_and_patient_ids_are_escaped(result, html):
 
 def test_report_shows_the_paper_and_this_run_number_for_number(result, html):
     m = result.metrics
-    table = re.search(r'<table id="paper-table">(.*?)</table>', html, re.S).group(1)
-    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
-    assert len(rows) == 1 + 8
+    table = htmllib.unescape(re.search(r'<table id="paper-table">(.*?)</table>', html, re.S).group(1))
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)
+    assert len(rows) == 1 + 8 + 4  # header, the paper's 8 rows, the hybrid's 4 (onescan's addition)
 
     def cells(label):
         row = next(r for r in rows if f"<td>{label}</td>" in r)
@@ -76,9 +81,77 @@ def test_report_shows_the_paper_and_this_run_number_for_number(result, html):
         assert c[2] == fmt(S[method][key], d, pct)
         s = CV[method][key]
         assert c[3] == f"{fmt(s['mean'], d, pct)} [{fmt(s['low'], d, pct)}, {fmt(s['high'], d, pct)}]"
+    for label, key, d, pct in (("r²", "r2", 2, False), ("RMSE", "rmse_mci", 1, False),
+                               ("patients within 30%", "within30_pct", 1, True),
+                               ("clinical RMSE", "rmse_mci_clinical", 1, False)):
+        c = cells(f"hybrid {label} (onescan's addition)")
+        assert c[1] == "—"                                  # not in the paper
+        assert c[2] == fmt(S["hybrid"][key], d, pct)
+        s = CV["hybrid"][key]
+        assert c[3] == f"{fmt(s['mean'], d, pct)} [{fmt(s['low'], d, pct)}, {fmt(s['high'], d, pct)}]"
     assert cells("mean prescribed activity (mCi)")[1] == "716.4"
     for v in ("0.71", "179.8", "63.6%", "167.4", "337.2", "278.3", "331.8"):
         assert v in table
+
+
+def _text(cell):
+    return htmllib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell)).strip())
+
+
+def test_all_metrics_tables_agree_with_metrics_json(result, html):
+    """Every cell of the split and CV tables, for every method including the hybrid, equals metrics.json."""
+    m = result.metrics
+    cols = (("r2", 2, False), ("rmse_mci", 1, False), ("mae_mci", 1, False), ("within30_pct", 1, True),
+            ("bias_mci", 1, False), ("rmse_mci_clinical", 1, False), ("within30_pct_clinical", 1, True),
+            ("calibration_slope", 2, False), ("calibration_intercept_mci", 1, False))
+    for block in ("split", "cv"):
+        table = re.search(rf'<table class="metrics-{block}">(.*?)</table>', html, re.S).group(1)
+        rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+        assert len(rows) == len(m["methods"]) == 5
+        for key, row in zip(m["methods"], rows):
+            cells = [_text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            assert cells[0].startswith(m["method_short"][key])
+            assert ("onescan's addition" in cells[0]) == (key == "hybrid")
+            for (metric, d, pct), got in zip(cols, cells[1:]):
+                if block == "split":
+                    assert got == fmt(m["split"]["metrics"][key][metric], d, pct), (key, metric)
+                else:
+                    s = m["cv"]["summary"][key][metric]
+                    assert got == f"{fmt(s['mean'], d, pct)} [{fmt(s['low'], d, pct)}, {fmt(s['high'], d, pct)}]"
+
+
+def test_hybrid_paragraphs_and_tables_agree_with_metrics_json(result, html):
+    m = result.metrics
+    h = m["comparison"]["hybrid"]["cv_rmse_clinical_minus_lasso_mci"]
+    para = _text(re.search(r'<p id="hybrid-findings">(.*?)</p>', html, re.S).group(1))
+    assert f"{fmt(h['mean'])} mCi [{fmt(h['low'])}, {fmt(h['high'])}]" in para
+    assert fmt(m["comparison"]["hybrid"]["cv_better_clinical_than_lasso_pct"], 0, True) in para
+    summary = _text(re.search(r'<p id="hybrid-summary">(.*?)</p>', html, re.S).group(1))
+    assert f"RMSE = {fmt(m['split']['metrics']['hybrid']['rmse_mci'])} mCi" in summary
+    coef = re.search(r'<table id="coefficients-hybrid">(.*?)</table>', html, re.S).group(1)
+    model = m["split"]["hybrid_model"]
+    assert coef.count("<tr>") == 1 + len(model["features"]) + 1
+    assert fmt(model["intercept_ln_h"], 4) in coef
+    sel = re.search(r'<table id="selection-hybrid">(.*?)</table>', html, re.S).group(1)
+    top = next(iter(m["cv"]["selection_frequency"]["hybrid"].items()))
+    assert fmt(100 * top[1], 0, True) in sel
+    iv = _text(re.search(r'<p id="intervals-hybrid">(.*?)</p>', html, re.S).group(1))
+    assert fmt(m["split"]["interval_hybrid"]["coverage_pct"], 1, True) in iv
+
+
+def test_report_without_hybrid_has_no_hybrid(result):
+    m = copy.deepcopy(result.metrics)
+    for d in (m["split"]["metrics"], m["cv"]["summary"], m["methods"], m["method_short"],
+              m["cv"]["selection_frequency"], m["comparison"]):
+        d.pop("hybrid", None)
+    m["split"]["hybrid_model"] = m["split"]["interval_hybrid"] = None
+    pd_ = dict(result.plot_data)
+    pd_["methods"] = {k: v for k, v in pd_["methods"].items() if k != "hybrid"}
+    pd_["split_pred"] = {k: v for k, v in pd_["split_pred"].items() if k != "hybrid"}
+    pd_["selection_frequency_hybrid"] = None
+    out = render_report(m, make_figures(pd_, m))
+    assert "hybrid" not in out.lower()
+    assert len(re.findall(r"<tr[ >]", re.search(r'<table id="paper-table">(.*?)</table>', out, re.S).group(1))) == 9
 
 
 def test_report_is_self_contained_with_all_sections(html, result):
