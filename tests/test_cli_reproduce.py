@@ -41,10 +41,24 @@ def test_reproduce_end_to_end(cohort_dir, tmp_path):
     assert m["settings"]["pipeline"]["k_features"] == 3
     pred = pd.read_csv(out / "predictions.csv")
     assert {"patient_id", "actual_mci", "predicted_mci", "predicted_clipped_mci", "error_pct", "body_mass_mci",
-            "liver_mass_mci", "stp_mci"} <= set(pred.columns)
+            "liver_mass_mci", "stp_mci", "hybrid_mci", "hybrid_interval_low_mci"} <= set(pred.columns)
+    assert "hybrid" in m["split"]["metrics"] and "hybrid" in m["cv"]["summary"]
     assert "LASSO r²" in r.stderr and "paper" in r.stderr
+    assert "hybrid model (onescan's addition)" in r.stderr
+    assert "(onescan&#39;s addition)" in (out / "report.html").read_text()
     # the input files are untouched
     assert sorted(x.name for x in cohort_dir.iterdir()) == ["patients.csv", "scans.csv"]
+
+
+def test_no_hybrid(cohort_dir, tmp_path):
+    out = tmp_path / "results"
+    r = onescan(cohort_dir, "--out", out, "--repeats", "1", "--folds", "3", "--k-features", "2", "--jobs", "1",
+                "--no-hybrid")
+    assert r.returncode == 0, r.stderr
+    m = json.loads((out / "metrics.json").read_text())
+    assert set(m["split"]["metrics"]) == {"lasso", "body_mass", "liver_mass", "stp"}
+    assert not any(c.startswith("hybrid") for c in pd.read_csv(out / "predictions.csv").columns)
+    assert "hybrid model" not in r.stderr
 
 
 def test_bad_input_exits_2_lists_every_problem_and_writes_nothing(cohort_dir, tmp_path):
@@ -74,5 +88,5 @@ def test_help():
     r = onescan("--help")
     assert r.returncode == 0
     for opt in ("--out", "--seed", "--jobs", "--repeats", "--folds", "--selector", "--patients", "--scans",
-                "--fit", "--target-gy"):
+                "--fit", "--target-gy", "--no-hybrid"):
         assert opt in r.stdout
