@@ -8,7 +8,8 @@ Measures, in the same run and on the same cohort (the built-in one, or a simulat
 74-patient cohort when the built-in data are not installed):
 
 1. wall-clock and CPU time of ``reproduce()`` with the default settings
-   (5 folds × 20 repeats, fast selector);
+   (5 folds × 20 repeats, fast selector, hybrid model included) and with ``hybrid=False``
+   (``--no-hybrid``), and the ratio of the two;
 2. the time of one fit of the published pipeline with onescan's selector and with
    mlxtend's (the reference implementation) on the published split's training rows,
    and their ratio; the mlxtend time of the whole default run is extrapolated from it
@@ -78,19 +79,24 @@ def main() -> None:
     print(f"ratio mlxtend / fast (CPU of one fit): {per_fit['mlxtend'] / per_fit['fast']:.0f}x")
 
     n_fits = a.folds * a.repeats + 11
-    for sel in ("fast",) + (("mlxtend",) if a.full_mlxtend else ()):
+    cpu_by = {}
+    runs = [("fast", True), ("fast", False)] + ([("mlxtend", False)] if a.full_mlxtend else [])
+    for sel, hybrid in runs:
         # in a child interpreter, so that the CPU time of its joblib workers is counted when they are reaped
         code = (f"import sys; sys.argv=['x']; sys.path.insert(0, {os.path.dirname(__file__)!r});"
                 "import bench_reproduce as b; from onescan._pipeline import PipelineSettings;"
                 "from onescan._reproduce import reproduce; c,_=b._cohort();"
                 f"reproduce(c, pipeline_settings=PipelineSettings(selector={sel!r}), folds={a.folds},"
-                f" repeats={a.repeats}, n_jobs={a.jobs})")
+                f" repeats={a.repeats}, n_jobs={a.jobs}, hybrid={hybrid})")
         c0, t0 = _cpu(), time.perf_counter()
         subprocess.run([sys.executable, "-c", code], check=True, stderr=subprocess.DEVNULL)
         wall, cpu = time.perf_counter() - t0, _cpu() - c0
-        print(f"reproduce {a.folds}x{a.repeats}, {sel} selector, --jobs {a.jobs}: wall {wall:.1f} s "
-              f"(incl. interpreter start), CPU of all processes {cpu:.1f} s "
+        cpu_by[(sel, hybrid)] = cpu
+        print(f"reproduce {a.folds}x{a.repeats}, {sel} selector, {'with' if hybrid else 'without'} hybrid, "
+              f"--jobs {a.jobs}: wall {wall:.1f} s (incl. interpreter start), CPU of all processes {cpu:.1f} s "
               f"-> about {cpu / 2:.0f} s on an idle 2-core machine")
+    print(f"ratio with / without the hybrid model (CPU): "
+          f"{cpu_by[('fast', True)] / cpu_by[('fast', False)]:.2f}x")
     est = per_fit["mlxtend"] * n_fits / 2
     print(f"mlxtend selector, whole default run: about {est / 60:.0f} min on an idle 2-core machine "
           f"(CPU of one fit x {n_fits} fits / 2 cores)")
