@@ -36,7 +36,7 @@ one thread), default cohort, 51 training rows × 130 features:
   solver converges, and the sweeps are spent there.  Scores of those subsets
   differ between the two (up to 7e-2 relative) because scikit-learn's are
   unconverged.  ``"best"`` on all 130 features (onescan only): 635 s, spent
-  almost entirely in those degenerate steps (mlxtend not run: hours).
+  almost entirely in those degenerate steps (mlxtend not run on this setting).
 """
 
 from __future__ import annotations
