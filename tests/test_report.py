@@ -145,7 +145,9 @@ def test_report_without_hybrid_has_no_hybrid(result):
               m["cv"]["selection_frequency"], m["comparison"]):
         d.pop("hybrid", None)
     m["split"]["hybrid_model"] = m["split"]["interval_hybrid"] = None
+    m["example"] = {k: v for k, v in m["example"].items() if not k.startswith("hybrid")}
     pd_ = dict(result.plot_data)
+    pd_["example"] = {k: v for k, v in pd_["example"].items() if not k.startswith("hybrid")}
     pd_["methods"] = {k: v for k, v in pd_["methods"].items() if k != "hybrid"}
     pd_["split_pred"] = {k: v for k, v in pd_["split_pred"].items() if k != "hybrid"}
     pd_["selection_frequency_hybrid"] = None

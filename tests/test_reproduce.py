@@ -99,6 +99,19 @@ def test_hybrid_is_fitted_on_the_published_training_rows(result, cohort):
     assert got["n_censored_train"] == h.n_censored_
 
 
+def test_example_patient_shows_the_hybrid_estimate(result):
+    from onescan._hybrid import tiac_ratio_to_lambda
+
+    ex = result.metrics["example"]
+    row = result.predictions.set_index("patient_id").loc[ex["patient_id"]]
+    assert ex["hybrid_mci"] == pytest.approx(row["hybrid_mci"])
+    lam = np.log(2) / ex["hybrid_half_life_h"]
+    # the drawn mono-exponential through the first scan integrates to the hybrid's TIAC
+    t1, f1 = ex["hybrid_first_time_h"], ex["hybrid_first_fraction"]
+    assert f1 * np.exp(lam * t1) / lam == pytest.approx(ex["hybrid_tiac_h"], rel=1e-9)
+    assert tiac_ratio_to_lambda(np.array([ex["hybrid_tiac_h"] / f1]), np.array([t1]))[0] == pytest.approx(lam)
+
+
 def test_no_hybrid_leaves_everything_else_unchanged(result, cohort):
     r = reproduce(cohort, pipeline_settings=FAST, seed=2, folds=3, repeats=2, hybrid=False)
     m = r.metrics

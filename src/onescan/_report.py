@@ -220,6 +220,12 @@ def _fig_example(pd_: Mapping, metrics: Mapping) -> bytes | None:
                       f"TIAC {ex['stp_tiac_h']:.1f} h")
         ax.scatter([t1], [100 * f1], s=90, facecolors="none", edgecolors=_COLORS["stp"], zorder=4,
                    label="the one scan the model reads")
+    if "hybrid_half_life_h" in ex:
+        lh = math.log(2) / ex["hybrid_half_life_h"]
+        t1, f1 = ex["hybrid_first_time_h"], ex["hybrid_first_fraction"]
+        ax.plot(grid, 100 * f1 * np.exp(-lh * (grid - t1)), color=_COLORS["hybrid"], ls=":", lw=2,
+                label=f"hybrid (onescan's addition): learnt T_eff {ex['hybrid_half_life_h']:.1f} h, "
+                      f"TIAC {ex['hybrid_tiac_h']:.1f} h")
     ax.set_xlabel("time after dosimetric infusion (h)")
     ax.set_ylabel("liver activity (% of administered)")
     ax.set_ylim(bottom=0)

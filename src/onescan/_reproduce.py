@@ -421,7 +421,8 @@ def reproduce(
         cv.selection_frequency.get("hybrid") if "hybrid" in models else None,
         fitted["hybrid"].selected_features() if "hybrid" in fitted else None))
     example = _example_patient(cohort, dose, XA[columns["stp"]] if "stp" in columns else X, y, test,
-                               fitted.get("stp"), ds, mu)
+                               fitted.get("stp"), ds, mu,
+                               hybrid=(fitted["hybrid"], XA[columns["hybrid"]]) if "hybrid" in fitted else None)
     if example is not None:
         metrics["example"] = {k: v for k, v in example.items() if k not in ("time_h", "fraction")}
     metrics = _clean(metrics)
@@ -584,8 +585,13 @@ def _coef_unit(ps: PipelineSettings) -> str:
             "none": "mCi per unit of the feature"}[ps.scaler]
 
 
-def _example_patient(cohort, dose, X, y, test, stp, ds, mu) -> dict | None:
-    """Data for the example time–activity curve: the test patient with the median target."""
+def _example_patient(cohort, dose, X, y, test, stp, ds, mu, hybrid=None) -> dict | None:
+    """Data for the example time–activity curve: the test patient with the median target.
+
+    ``hybrid``: (fitted hybrid model, its design matrix), to add its predicted TIAC (h), the
+    effective half-life (h) of the mono-exponential through the first scan with that TIAC, and
+    its activity (mCi, uncapped).
+    """
     from ._quantify import quantify
 
     if len(test) == 0:
@@ -615,6 +621,18 @@ def _example_patient(cohort, dose, X, y, test, stp, ds, mu) -> dict | None:
         out["stp_first_fraction"] = float(xrow["uptake_first_liver"].iloc[0])
         out["stp_tiac_h"] = float(stp.tiac_h(xrow)[0])
         out["stp_mci"] = float(stp.predict(xrow)[0])
+    if hybrid is not None:
+        from ._hybrid import tiac_ratio_to_lambda
+
+        model, XH = hybrid
+        xrow = XH.loc[[pid]]
+        f1 = float(xrow["uptake_first_liver"].iloc[0])
+        t1 = float(xrow["first_scan_time_h"].iloc[0])
+        tiac_h = float(model.predict_tiac(xrow)[0])
+        lam = float(tiac_ratio_to_lambda(np.array([tiac_h / f1]), np.array([t1]))[0])
+        out.update({"hybrid_tiac_h": tiac_h, "hybrid_half_life_h": math.log(2.0) / lam,
+                    "hybrid_first_time_h": t1, "hybrid_first_fraction": f1,
+                    "hybrid_mci": float(model.predict(xrow)[0])})
     return out
 
 
