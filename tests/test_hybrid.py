@@ -239,3 +239,29 @@ def test_pipeline_option_model_hybrid():
     est.fit(X, y)
     assert est.pipeline_.named_steps["model"].__class__.__name__ == "Lasso"
     assert selected_features(est) == list(X.columns)
+
+
+def test_cap_predictions_caps_at_max_activity():
+    """With cap_predictions=True the prediction is min(uncapped activity, max_activity_mci)."""
+    import numpy as np
+    import pandas as pd
+
+    from onescan._dosimetry import DoseSettings
+    from onescan._hybrid import HybridDosimetryRegressor
+    from onescan._pipeline import PipelineSettings
+
+    rng = np.random.default_rng(0)
+    n = 60
+    X = pd.DataFrame({
+        "uptake_first_liver": rng.uniform(0.15, 0.35, n),
+        "liver_mass_g": rng.uniform(1200, 2600, n),
+        "first_scan_time_h": rng.uniform(0.5, 2.0, n),
+        "lab": rng.normal(size=n),
+    })
+    ds = DoseSettings(max_activity_mci=600.0)
+    ps = PipelineSettings(selector="none", alpha=0.01)
+    y = rng.uniform(300, 1500, n)
+    free = HybridDosimetryRegressor(ps, ds).fit(X, y).predict(X)
+    capped = HybridDosimetryRegressor(ps, ds, cap_predictions=True).fit(X, y).predict(X)
+    assert (free > 600).any()
+    np.testing.assert_allclose(capped, np.minimum(free, 600.0))

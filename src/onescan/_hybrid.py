@@ -253,6 +253,7 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         mass_column="liver_mass_g",
         time_column="first_scan_time_h",
         clip_target=True,
+        cap_predictions=False,
     ):
         self.pipeline_settings = pipeline_settings
         self.dose_settings = dose_settings
@@ -264,6 +265,7 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         self.mass_column = mass_column
         self.time_column = time_column
         self.clip_target = clip_target
+        self.cap_predictions = cap_predictions
 
     # -- helpers -----------------------------------------------------------------
     def _time(self, X, required):
@@ -443,7 +445,12 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         return self._from_target(z, f1, t1)
 
     def predict(self, X):
-        """Predicted activity, mCi (uncapped), for the target liver dose.
+        """Predicted activity, mCi, for the target liver dose.
+
+        Uncapped by default (the activity the dosimetry implies); with
+        ``cap_predictions=True`` it is the prescription the trial would give,
+        ``min(activity, dose_settings.max_activity_mci)``, which is the quantity a model
+        trained on capped prescriptions is compared with.
 
         Parameters
         ----------
@@ -459,8 +466,12 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         X = self._check_X(X)
         tiac = self.predict_tiac(X)
         m = _column(X, self.mass_column, "liver mass")
+        ds = _dose_settings(self.dose_settings)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(activity_for_target_mci(tiac, m, _dose_settings(self.dose_settings)), dtype=float)
+            activity = np.asarray(activity_for_target_mci(tiac, m, ds), dtype=float)
+        if self.cap_predictions:
+            activity = np.minimum(activity, ds.max_activity_mci)
+        return activity
 
     def selected_features(self) -> list[str]:
         """Names of the features the fitted clearance model uses."""

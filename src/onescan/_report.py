@@ -68,7 +68,7 @@ def _fig_pred_vs_actual(pd_: Mapping, metrics: Mapping) -> bytes:
     allv = [yt] + [p for p in pd_["split_pred"].values()]
     finite = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in allv])
     lo = max(0.0, float(np.min(finite)) * 0.85)
-    # predictions far above the cap (the hybrid model's uncapped activities) are drawn at the top edge
+    # predictions far above the cap (e.g. an uncapped model) are drawn at the top edge
     hi = min(max(float(np.max(finite)) * 1.08, cap * 1.05), max(1.6 * cap, float(np.max(yt)) * 1.08))
     off_scale = 0
     grid = np.linspace(0, hi, 50)

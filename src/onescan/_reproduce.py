@@ -214,7 +214,7 @@ def _models(X: pd.DataFrame, feature_cols: list[str], pipeline_settings,
             notes.append(f"hybrid model skipped: {bad} patients lack a positive first-image liver uptake, "
                          "liver mass or first-scan time")
         else:
-            models["hybrid"] = make_model(pipeline_settings, dose_settings)
+            models["hybrid"] = make_model(pipeline_settings, dose_settings, cap_predictions=True)
             extra = [c for c in HYBRID_COLUMNS if c not in feature_cols]
             columns["hybrid"] = feature_cols + extra
             selected["hybrid"] = hybrid_selected_features
@@ -475,7 +475,7 @@ def _comparison(per_repeat: pd.DataFrame, split_metrics: dict) -> dict:
         "split_minus_cv_rmse_mci": float(split_metrics["lasso"]["rmse_mci"] - rmse["lasso"].mean()),
     }
     if "hybrid" in rmse:
-        # raw and clinical: the hybrid's raw predictions are uncapped, the target is capped
+        # raw and clinical (equal for the hybrid, whose predictions are capped like the target)
         out["hybrid"] = {}
         for suffix in ("", "_clinical"):
             r = rmse if not suffix else per_repeat.pivot(index="repeat", columns="model", values="rmse_mci_clinical")
@@ -590,7 +590,7 @@ def _example_patient(cohort, dose, X, y, test, stp, ds, mu, hybrid=None) -> dict
 
     ``hybrid``: (fitted hybrid model, its design matrix), to add its predicted TIAC (h), the
     effective half-life (h) of the mono-exponential through the first scan with that TIAC, and
-    its activity (mCi, uncapped).
+    its activity (mCi, the capped prescription it implies).
     """
     from ._quantify import quantify
 

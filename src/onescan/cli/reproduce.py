@@ -185,7 +185,7 @@ def reproduce(
             f"{h['within30_pct']:.1f}% within 30%, clinical RMSE {h['rmse_mci_clinical']:.1f} mCi; CV RMSE "
             f"{hc['rmse_mci']['mean']:.1f} [{hc['rmse_mci']['low']:.1f}, {hc['rmse_mci']['high']:.1f}] mCi, clinical "
             f"{hc['rmse_mci_clinical']['mean']:.1f} [{hc['rmse_mci_clinical']['low']:.1f}, "
-            f"{hc['rmse_mci_clinical']['high']:.1f}] mCi (raw predictions are uncapped)", markup=False)
+            f"{hc['rmse_mci_clinical']['high']:.1f}] mCi (predictions capped like the target)", markup=False)
     for note in m.get("notes", []):
         console.print(f"note: {note}", markup=False)
     console.print(f"wrote {out / 'report.html'} and metrics.json, predictions.csv, figures/ "
