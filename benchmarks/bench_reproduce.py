@@ -60,7 +60,6 @@ def main() -> None:
     from onescan._evaluation import published_split
     from onescan._features import build_features, get_target
     from onescan._pipeline import PipelineSettings, make_pipeline
-    from onescan._reproduce import reproduce
 
     cohort, label = _cohort()
     print(f"cohort: {label}, {len(cohort.patients)} patients; load average {os.getloadavg()[0]:.1f} "

@@ -183,3 +183,35 @@ def dose_settings_from_options(fit=FitMethod.monoexp, mass_scaling=MassScaling.s
             raise InputError([Problem("--" + "-".join(str(x) for x in e.get("loc", ("option",))).replace("_", "-"),
                                       e.get("msg", "invalid value")) for e in errors()]) from exc
         raise InputError(Problem("options", str(exc))) from exc
+
+
+class Selector(str, Enum):
+    """Sequential feature selector implementations."""
+
+    fast = "fast"
+    mlxtend = "mlxtend"
+    none = "none"
+
+
+def collect(problems: list, fn, *args, **kwargs):
+    """Call ``fn``; on :class:`InputError` add its problems to ``problems`` and return None.
+
+    Lets a command gather every option and input problem before it reports them at once.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def patient_columns(cohort_dir: Path | None, patients: Path | None) -> list[str]:
+    """Column names of the patients table, or [] if it cannot be read (load_cohort reports why)."""
+    from .._io import find_cohort_files, read_table
+
+    try:
+        path = patients if patients is not None else (
+            find_cohort_files(cohort_dir, require_scans=False)[0] if cohort_dir is not None else None)
+        return [] if path is None else list(read_table(path).columns)
+    except InputError:
+        return []

@@ -13,6 +13,7 @@ from rich.table import Table
 from .._errors import InputError, Problem
 from ._app import app
 from ._options import (
+    collect as _collect,
     CohortDirArg,
     FitMethod,
     FitOpt,
@@ -30,15 +31,6 @@ from ._options import (
 )
 
 _MAX_ROWS_SHOWN = 15
-
-
-def _collect(problems: list[Problem], fn, *args, **kwargs):
-    """Call ``fn``; on InputError add its problems to ``problems`` and return None."""
-    try:
-        return fn(*args, **kwargs)
-    except InputError as exc:
-        problems.extend(exc.problems)
-        return None
 
 
 def _fmt(v, digits: int = 4) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -14,6 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .._errors import InputError, Problem
 from ._app import app
 from ._options import (
+    Selector,
+    collect as _collect,
     CohortDirArg,
     FitMethod,
     FitOpt,
@@ -31,22 +32,6 @@ from ._options import (
 
 _MODEL = "Model"
 _EVAL = "Evaluation"
-
-
-class Selector(str, Enum):
-    """Sequential feature selector implementations."""
-
-    fast = "fast"
-    mlxtend = "mlxtend"
-    none = "none"
-
-
-def _collect(problems: list[Problem], fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except InputError as exc:
-        problems.extend(exc.problems)
-        return None
 
 
 def _pipeline_settings(problems: list[Problem], **kw):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from rich.table import Table
 from .._errors import InputError, Problem
 from ._app import app
 from ._options import (
+    Selector,
     CohortDirArg,
     FitMethod,
     FitOpt,
@@ -30,14 +30,6 @@ from ._options import (
 )
 
 _STUDY = "Study"
-
-
-class Selector(str, Enum):
-    """Sequential feature selector of the ML models."""
-
-    fast = "fast"
-    mlxtend = "mlxtend"
-    none = "none"
 
 
 def _parse_sizes(text: str) -> tuple[list[int], list[Problem]]:

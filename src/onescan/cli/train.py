@@ -14,6 +14,9 @@ from rich.table import Table
 from .._errors import InputError, Problem
 from ._app import app
 from ._options import (
+    Selector,
+    collect as _collect,
+    patient_columns as _patient_columns,
     CohortDirArg,
     FitMethod,
     FitOpt,
@@ -31,14 +34,6 @@ from ._options import (
 
 _PIPE = "Pipeline"
 _MODEL = "Model and intervals"
-
-
-class Selector(str, Enum):
-    """Sequential feature selector implementations."""
-
-    fast = "fast"
-    mlxtend = "mlxtend"
-    none = "none"
 
 
 class Scaler(str, Enum):
@@ -71,26 +66,6 @@ class Schedule(str, Enum):
 
     first = "first"
     first_24h = "first+24h"
-
-
-def _collect(problems: list[Problem], fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except InputError as exc:
-        problems.extend(exc.problems)
-        return None
-
-
-def _patient_columns(cohort_dir: Path | None, patients: Path | None) -> list[str]:
-    """Column names of the patients table ([] if unreadable: loading reports why)."""
-    from .._io import find_cohort_files, read_table
-
-    try:
-        path = patients if patients is not None else (
-            find_cohort_files(cohort_dir, require_scans=False)[0] if cohort_dir is not None else None)
-        return [] if path is None else list(read_table(path).columns)
-    except InputError:
-        return []
 
 
 def pipeline_settings_from_options(**kw):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import Enum
-from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -12,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .._errors import InputError
 from ._app import app
+from ._options import patient_columns as _patient_columns
 from ._options import CohortDirArg, PatientsOpt, ScansOpt, cohort_from_options
 
 
@@ -30,18 +29,6 @@ PurposeOpt = Annotated[Purpose, typer.Option(
     help="Rule set: dose (full dosimetry: dosimetric activity, liver mass, ≥ 2 liver time points), "
          "train (a prescribed activity column, or everything dose needs to compute it), "
          "predict (first-scan features: ≥ 1 liver time point).")]
-
-
-def _patient_columns(cohort_dir: Path | None, patients: Path | None) -> list[str]:
-    """Column names of the patients table, or [] if it cannot be read (load_cohort reports why)."""
-    from .._io import find_cohort_files, read_table
-
-    try:
-        path = patients if patients is not None else (
-            find_cohort_files(cohort_dir, require_scans=False)[0] if cohort_dir is not None else None)
-        return [] if path is None else list(read_table(path).columns)
-    except InputError:
-        return []
 
 
 def cohort_summary(cohort) -> dict:
