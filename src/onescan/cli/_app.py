@@ -31,6 +31,28 @@ def report_input_error(exc: InputError) -> None:
         err_console.print(f"  - {p}", markup=False)
 
 
+def _quiet_solver_warnings() -> None:
+    """Keep scikit-learn's per-fit ConvergenceWarning off the terminal.
+
+    mlxtend's selector (``--selector mlxtend``) fits thousands of tiny Lassos with
+    scikit-learn's default tolerance, and each unconverged one prints a warning, in this
+    process and in every joblib worker. The fits are what the reference implementation
+    does; the flood helps nobody. ``ONESCAN_WARNINGS=1`` keeps them. Workers inherit the
+    filter through ``PYTHONWARNINGS``.
+    """
+    if os.environ.get("ONESCAN_WARNINGS"):
+        return
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    spec = "ignore::sklearn.exceptions.ConvergenceWarning"
+    current = os.environ.get("PYTHONWARNINGS", "")
+    if spec not in current:
+        os.environ["PYTHONWARNINGS"] = f"{current},{spec}" if current else spec
+
+
 def main() -> None:
     """Console-script entry point with onescan's exit-status policy.
 
@@ -40,6 +62,7 @@ def main() -> None:
     """
     logging.basicConfig(level=os.environ.get("ONESCAN_LOGLEVEL", "WARNING"),
                         format="%(levelname)s %(name)s: %(message)s")
+    _quiet_solver_warnings()
     try:
         app()
     except InputError as exc:
