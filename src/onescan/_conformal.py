@@ -22,7 +22,7 @@ import logging
 from decimal import Decimal
 
 import numpy as np
-from joblib import Parallel, delayed
+from sklearn.utils.parallel import Parallel, delayed  # carries sklearn config and warning filters to workers
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold

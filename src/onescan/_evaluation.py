@@ -24,7 +24,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from sklearn.utils.parallel import Parallel, delayed  # carries sklearn config and warning filters to workers
 from sklearn.base import clone
 from sklearn.model_selection import RepeatedKFold, train_test_split
 

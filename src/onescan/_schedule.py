@@ -64,7 +64,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from sklearn.utils.parallel import Parallel, delayed  # carries sklearn config and warning filters to workers
 from sklearn.model_selection import RepeatedKFold
 
 __all__ = [

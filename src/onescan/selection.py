@@ -71,7 +71,7 @@ from itertools import combinations
 
 import numpy as np
 import scipy.stats
-from joblib import Parallel, delayed
+from sklearn.utils.parallel import Parallel, delayed  # carries sklearn config and warning filters to workers
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.feature_selection import SelectorMixin
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge

@@ -37,8 +37,8 @@ def _quiet_solver_warnings() -> None:
     mlxtend's selector (``--selector mlxtend``) fits thousands of tiny Lassos with
     scikit-learn's default tolerance, and each unconverged one prints a warning, in this
     process and in every joblib worker. The fits are what the reference implementation
-    does; the flood helps nobody. ``ONESCAN_WARNINGS=1`` keeps them. Workers inherit the
-    filter through ``PYTHONWARNINGS``.
+    does; the flood helps nobody. ``ONESCAN_WARNINGS=1`` keeps them. joblib workers get
+    the filter through scikit-learn's ``Parallel``, which carries the warning filters.
     """
     if os.environ.get("ONESCAN_WARNINGS"):
         return
@@ -47,10 +47,6 @@ def _quiet_solver_warnings() -> None:
     from sklearn.exceptions import ConvergenceWarning
 
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
-    spec = "ignore::sklearn.exceptions.ConvergenceWarning"
-    current = os.environ.get("PYTHONWARNINGS", "")
-    if spec not in current:
-        os.environ["PYTHONWARNINGS"] = f"{current},{spec}" if current else spec
 
 
 def main() -> None:
