@@ -12,6 +12,8 @@ option the same way::
 
 from __future__ import annotations
 
+import math
+
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -215,3 +217,44 @@ def patient_columns(cohort_dir: Path | None, patients: Path | None) -> list[str]
         return [] if path is None else list(read_table(path).columns)
     except InputError:
         return []
+
+
+def pipeline_settings_from_options(**kw):
+    """``PipelineSettings`` from command-line values.
+
+    ``k_features`` arrives as text (a whole number, ``best`` or ``parsimonious``).
+    Raises :class:`InputError` with one problem per invalid option, named as on the
+    command line (``--k-features``, ``--alpha``, …).
+    """
+    from pydantic import ValidationError
+
+    from .._pipeline import PipelineSettings
+
+    problems: list[Problem] = []
+    k = kw.pop("k_features", None)
+    if k is not None:
+        k = str(k).strip().lower()
+        if k in ("best", "parsimonious"):
+            kw["k_features"] = k
+        else:
+            try:
+                kw["k_features"] = int(k)
+            except ValueError:
+                problems.append(Problem("--k-features", f"must be a whole number, 'best' or 'parsimonious', got {k!r}"))
+    try:
+        settings = PipelineSettings(**kw)
+    except ValidationError as exc:
+        for e in exc.errors():
+            name = "--" + str(e["loc"][0]).replace("_", "-") if e.get("loc") else "options"
+            problems.append(Problem(name, f"invalid value {e.get('input')!r}: {e['msg']}"))
+        settings = None
+    if problems:
+        raise InputError(problems)
+    return settings
+
+
+def fmt_number(v, digits: int = 4) -> str:
+    """A table cell: ``—`` for missing/non-finite, ``digits`` significant digits for floats."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    return f"{v:.{digits}g}" if isinstance(v, float) else str(v)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from rich.table import Table
 
 from .._errors import InputError, Problem
 from ._app import app
+from ._options import fmt_number as _fmt
 from ._options import (
     collect as _collect,
     CohortDirArg,
@@ -31,14 +31,6 @@ from ._options import (
 )
 
 _MAX_ROWS_SHOWN = 15
-
-
-def _fmt(v, digits: int = 4) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "—"
-    if isinstance(v, float):
-        return f"{v:.{digits}g}"
-    return str(v)
 
 
 def _summary(result: pd.DataFrame, settings, console: Console, out: Path | None) -> None:

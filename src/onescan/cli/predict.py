@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,15 +11,10 @@ from rich.table import Table
 
 from .._errors import InputError, Problem
 from ._app import app
+from ._options import fmt_number as _fmt
 from ._options import CohortDirArg, PatientsOpt, ScansOpt, cohort_from_options
 
 _MAX_ROWS_SHOWN = 15
-
-
-def _fmt(v, digits: int = 4) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "—"
-    return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
 
 
 def _short(warnings: str) -> str:

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .._errors import InputError, Problem
 from ._app import app
 from ._options import (
+    pipeline_settings_from_options,
     Selector,
     collect as _collect,
     CohortDirArg,
@@ -32,33 +33,6 @@ from ._options import (
 
 _MODEL = "Model"
 _EVAL = "Evaluation"
-
-
-def _pipeline_settings(problems: list[Problem], **kw):
-    from pydantic import ValidationError
-
-    from .._pipeline import PipelineSettings
-
-    k = kw.pop("k_features")
-    bad_k = False
-    if k is not None:
-        k = k.strip().lower()
-        if k not in ("best", "parsimonious"):
-            try:
-                k = int(k)
-            except ValueError:
-                problems.append(Problem("--k-features", f"must be a whole number, 'best' or 'parsimonious', got {k!r}"))
-                bad_k = True
-        if not bad_k:
-            kw["k_features"] = k
-    try:
-        settings = PipelineSettings(**kw)
-    except ValidationError as exc:
-        for e in exc.errors():
-            name = "--" + str(e["loc"][0]).replace("_", "-") if e.get("loc") else "options"
-            problems.append(Problem(name, f"invalid value {e.get('input')!r}: {e['msg']}"))
-        return None
-    return None if bad_k else settings
 
 
 @app.command("reproduce")
@@ -113,14 +87,14 @@ def reproduce(
     (--folds × --repeats), and writes an HTML report with the paper's table beside
     this run's numbers, metrics.json, predictions.csv and figures/ into --out.
     """
-    from .._reproduce import check_outputs, reproduce as run, write_outputs
+    from .._reproduce import PAPER, check_outputs, reproduce as run, write_outputs
 
     problems: list[Problem] = []
     ds = _collect(problems, dose_settings_from_options, fit=fit, mass_scaling=mass_scaling, s_values=s_values,
                   mu_per_cm=mu_per_cm, target_gy=target_gy, max_activity_mci=max_activity_mci)
     if ds is not None and ds.s_values is not None:
         _collect(problems, ds.s_table)
-    ps = _pipeline_settings(problems, k_features=k_features, selector=selector.value, alpha=alpha,
+    ps = _collect(problems, pipeline_settings_from_options, k_features=k_features, selector=selector.value, alpha=alpha,
                             max_missing=max_missing)
     if jobs == 0:
         problems.append(Problem("--jobs", "must be a positive number of workers or -1 for all cores"))
@@ -158,7 +132,8 @@ def reproduce(
     console.print(
         f"published split ({m['split']['n_test']} test patients): LASSO r² {lasso['r2']:.2f}, "
         f"RMSE {lasso['rmse_mci']:.1f} mCi, {lasso['within30_pct']:.1f}% within 30% "
-        f"(paper: r² 0.71, RMSE 179.8 mCi, 63.6%)", markup=False)
+        f"(paper: r² {PAPER['lasso']['r2']:.2f}, RMSE {PAPER['lasso']['rmse_mci']:.1f} mCi, "
+        f"{PAPER['lasso']['within30_pct']:.1f}%)", markup=False)
     console.print(
         f"repeated CV {folds}×{repeats}: r² {cv['r2']['mean']:.2f} [{cv['r2']['low']:.2f}, {cv['r2']['high']:.2f}], "
         f"RMSE {cv['rmse_mci']['mean']:.1f} [{cv['rmse_mci']['low']:.1f}, {cv['rmse_mci']['high']:.1f}] mCi",

@@ -14,6 +14,7 @@ from rich.table import Table
 from .._errors import InputError, Problem
 from ._app import app
 from ._options import (
+    pipeline_settings_from_options,
     Selector,
     collect as _collect,
     patient_columns as _patient_columns,
@@ -66,25 +67,6 @@ class Schedule(str, Enum):
 
     first = "first"
     first_24h = "first+24h"
-
-
-def pipeline_settings_from_options(**kw):
-    """``PipelineSettings`` from command-line values; invalid values → InputError naming the option."""
-    from .._pipeline import PipelineSettings
-
-    k = kw.pop("k_features")
-    try:
-        kw["k_features"] = int(k)
-    except ValueError:
-        kw["k_features"] = k
-    try:
-        return PipelineSettings(**kw)
-    except ValueError as exc:  # pydantic.ValidationError
-        errors = getattr(exc, "errors", None)
-        if callable(errors):
-            raise InputError([Problem("--" + str(e.get("loc", ("option",))[0]).replace("_", "-"),
-                                      e.get("msg", "invalid value")) for e in errors()]) from exc
-        raise InputError(Problem("options", str(exc))) from exc
 
 
 @app.command("train")
