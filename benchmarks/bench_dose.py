@@ -33,9 +33,9 @@ import lmfit
 import numpy as np
 import pandas as pd
 
-from onescan._contract import load_cohort
-from onescan._dosimetry import DoseSettings, compute_dose
-from onescan._physics import lambda_phys_per_h, load_s_values, s_value_mgy_per_mbq_s
+from onescan.contract._cohort import load_cohort
+from onescan.dosimetry._dose import DoseSettings, compute_dose
+from onescan.dosimetry._physics import lambda_phys_per_h, load_s_values, s_value_mgy_per_mbq_s
 
 
 def simulate(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:

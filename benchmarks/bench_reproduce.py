@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 
-from onescan._errors import InputError
+from onescan.contract._errors import InputError
 
 
 def _cpu() -> float:
@@ -38,12 +38,12 @@ def _cpu() -> float:
 
 def _cohort():
     try:
-        from onescan._simulate import default_cohort
+        from onescan.studies._simulate import default_cohort
 
         return default_cohort(), "built-in cohort"
     except (ImportError, OSError, InputError) as exc:  # data not installed yet
-        from onescan._contract import load_cohort
-        from onescan._simulate import simulate_cohort
+        from onescan.contract._cohort import load_cohort
+        from onescan.studies._simulate import simulate_cohort
 
         sc = simulate_cohort(74, 0)
         return load_cohort(patients=sc.patients, scans=sc.scans), f"simulate_cohort(74, 0) ({type(exc).__name__})"
@@ -57,9 +57,9 @@ def main() -> None:
     ap.add_argument("--full-mlxtend", action="store_true", help="also run the whole default run with mlxtend")
     a = ap.parse_args()
 
-    from onescan._evaluation import published_split
-    from onescan._features import build_features, get_target
-    from onescan._pipeline import PipelineSettings, make_pipeline
+    from onescan.evaluation._cv import published_split
+    from onescan.features._features import build_features, get_target
+    from onescan.models._pipeline import PipelineSettings, make_pipeline
 
     cohort, label = _cohort()
     print(f"cohort: {label}, {len(cohort.patients)} patients; load average {os.getloadavg()[0]:.1f} "
@@ -83,8 +83,8 @@ def main() -> None:
     for sel, hybrid in runs:
         # in a child interpreter, so that the CPU time of its joblib workers is counted when they are reaped
         code = (f"import sys; sys.argv=['x']; sys.path.insert(0, {os.path.dirname(__file__)!r});"
-                "import bench_reproduce as b; from onescan._pipeline import PipelineSettings;"
-                "from onescan._reproduce import reproduce; c,_=b._cohort();"
+                "import bench_reproduce as b; from onescan.models._pipeline import PipelineSettings;"
+                "from onescan.studies._reproduce import reproduce; c,_=b._cohort();"
                 f"reproduce(c, pipeline_settings=PipelineSettings(selector={sel!r}), folds={a.folds},"
                 f" repeats={a.repeats}, n_jobs={a.jobs}, hybrid={hybrid})")
         c0, t0 = _cpu(), time.perf_counter()

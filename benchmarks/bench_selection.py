@@ -19,7 +19,7 @@ Settings timed:
 2. ``k_features="best"`` (the full forward path to every feature);
 3. ``floating=True`` with ``k_features=8``.
 
-onescan's time includes its import (``onescan.selection``); mlxtend, scikit-learn
+onescan's time includes its import (``onescan.models.selection._selector``); mlxtend, scikit-learn
 and numpy are imported first, so their import is excluded for both.
 
 Measured 2026-11-25 on the shared 2-core build machine (loaded by other jobs;
@@ -64,8 +64,8 @@ from sklearn.preprocessing import RobustScaler  # noqa: E402
 
 def cohort_problem():
     """Training rows of the default cohort, preprocessed as the published pipeline."""
-    from onescan._features import build_features, get_target
-    from onescan._simulate import default_cohort
+    from onescan.features._features import build_features, get_target
+    from onescan.studies._simulate import default_cohort
 
     cohort = default_cohort()
     X = build_features(cohort)
@@ -106,7 +106,7 @@ def run(cls, X, y, **kw):
 def compare(name, X, y, mlx_kw, ours_kw=None, skip_mlxtend=False):
     ours_kw = mlx_kw if ours_kw is None else ours_kw
     t0 = time.perf_counter()
-    sel = importlib.import_module("onescan.selection")
+    sel = importlib.import_module("onescan.models.selection._selector")
     t_import = time.perf_counter() - t0
     ours, t_ours = run(sel.SequentialFeatureSelector, X, y, **ours_kw)
     t_ours += t_import

@@ -18,8 +18,8 @@ the training patients' median effective half-life. Test r² and RMSE ratios to t
 baseline, and how often each feature is selected.
 
 Selectors: ``--selector pipeline`` uses onescan's real pipeline
-(:func:`onescan._pipeline.make_pipeline`, with the fast selector of
-:mod:`onescan.selection` when installed, else mlxtend); ``--selector proxy`` uses a
+(:func:`onescan.models._pipeline.make_pipeline`, with the fast selector of
+:mod:`onescan.models.selection._selector` when installed, else mlxtend); ``--selector proxy`` uses a
 vectorised forward selection with ordinary least squares in place of Lasso α = 0.3 —
 with the target in mCi and robust-scaled features an α of 0.3 shrinks coefficients by
 well under 1 %, so the proxy picks (nearly always) the same features; it is only for
@@ -42,11 +42,11 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from onescan._baselines import LinearOnColumn, SingleTimePointDosimetry
-from onescan._contract import Cohort, normalise_patients, normalise_scans
-from onescan._evaluation import published_split
-from onescan._features import build_features
-from onescan._simulate import KineticParams, simulate_cohort
+from onescan.models._baselines import LinearOnColumn, SingleTimePointDosimetry
+from onescan.contract._cohort import Cohort, normalise_patients, normalise_scans
+from onescan.evaluation._cv import published_split
+from onescan.features._features import build_features
+from onescan.studies._simulate import KineticParams, simulate_cohort
 
 CAP_MCI = 1030.0
 ROBUST = {"liver_mass_g", "uptake_first_liver", "ast_u_per_l_pre", "ast_u_per_l_post", "bsa_m2",
@@ -116,7 +116,7 @@ def _lasso_proxy(X: pd.DataFrame, y: np.ndarray, train, test):
 
 
 def _lasso_pipeline(X: pd.DataFrame, y: np.ndarray, train, test):
-    from onescan._pipeline import make_pipeline, selected_features
+    from onescan.models._pipeline import make_pipeline, selected_features
 
     pipe = make_pipeline().fit(X.iloc[train], y[train])
     return pipe.predict(X.iloc[test]), selected_features(pipe)

@@ -67,9 +67,9 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", message="Objective did not converge")
 
     import onescan
-    from onescan._contract import load_cohort
-    from onescan._pipeline import PipelineSettings
-    from onescan._simulate import simulate_cohort
+    from onescan.contract._cohort import load_cohort
+    from onescan.models._pipeline import PipelineSettings
+    from onescan.studies._simulate import simulate_cohort
 
     levels = [float(x) for x in args.levels.split(",")]
     methods = [m.strip() for m in args.methods.split(",")]
@@ -118,7 +118,7 @@ def main(argv=None) -> int:
         results.append({"method": m, "nominal": lv, "measured": k / n, "covered": k, "n": n, "ci_low": ci.low,
                         "ci_high": ci.high, "per_seed": per_seed.tolist(), "mean_width_mci": width})
     if args.out:
-        from onescan._io import atomic_write_text
+        from onescan.contract._io import atomic_write_text
 
         atomic_write_text(args.out, json.dumps({"settings": vars(args), "results": results}, indent=2) + "\n")
         print(f"\nwritten to {args.out}")

@@ -22,8 +22,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from onescan._io import sha256_file
-from onescan._simulate import DEFAULT_COHORT_N, DEFAULT_COHORT_SEED, simulate_cohort, write_cohort
+from onescan.contract._io import sha256_file
+from onescan.studies._simulate import DEFAULT_COHORT_N, DEFAULT_COHORT_SEED, simulate_cohort, write_cohort
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src" / "onescan" / "data" / "cohort"
 

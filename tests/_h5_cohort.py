@@ -47,8 +47,8 @@ def make_tables(n: int = 30, seed: int = 0, with_target: bool = False, extra_reg
                              "counts_anterior": c * 1.1, "counts_posterior": c / 1.1})
     scans = pd.DataFrame(rows)
     if with_target:
-        from onescan._contract import load_cohort
-        from onescan._dosimetry import compute_dose
+        from onescan.contract._cohort import load_cohort
+        from onescan.dosimetry._dose import compute_dose
 
         c = load_cohort(patients=patients, scans=scans)
         patients["prescribed_activity_mci"] = compute_dose(c.patients, c.scans)[
@@ -57,7 +57,7 @@ def make_tables(n: int = 30, seed: int = 0, with_target: bool = False, extra_reg
 
 
 def make_cohort(n: int = 30, seed: int = 0, **kw):
-    from onescan._contract import load_cohort
+    from onescan.contract._cohort import load_cohort
 
     p, s = make_tables(n, seed, **kw)
     return load_cohort(patients=p, scans=s)

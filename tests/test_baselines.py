@@ -1,4 +1,4 @@
-"""Tests for onescan._baselines: single-variable and single-time-point predictors."""
+"""Tests for onescan.models._baselines: single-variable and single-time-point predictors."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from onescan._baselines import LinearOnColumn, SingleTimePointDosimetry
-from onescan._dosimetry import DoseSettings, activity_for_target_mci
+from onescan.models._baselines import LinearOnColumn, SingleTimePointDosimetry
+from onescan.dosimetry._dose import DoseSettings, activity_for_target_mci
 
 
 @parametrize_with_checks([LinearOnColumn(0), SingleTimePointDosimetry(columns=(0, 0, 0), half_life_column=0)])

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from test_dosimetry import CHECK, counts_cohort, fraction_cohort, hand_expected
 
-from onescan._dosimetry import DOSE_COLUMNS
+from onescan.dosimetry._dose import DOSE_COLUMNS
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "cohort"
 

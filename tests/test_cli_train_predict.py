@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import skops.io as sio
 
-from onescan._model import OUTPUT_COLUMNS, card_path_for
+from onescan.studies._clinic import OUTPUT_COLUMNS, card_path_for
 
 KEEP = ["patient_id", "prescribed_activity_mci", "dosimetric_activity_mci", "liver_mass_g", "weight_kg",
         "height_cm", "sex", "age_y", "ast_u_per_l_pre", "ldh_u_per_l_pre"]
@@ -50,7 +50,7 @@ def run_main(capsys, monkeypatch):
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     """Training cohort folder, a new cohort with all scans and with the first scan only."""
-    from onescan._simulate import simulate_cohort
+    from onescan.studies._simulate import simulate_cohort
 
     root = tmp_path_factory.mktemp("trainpredict")
     tr = simulate_cohort(50, 21)
@@ -140,7 +140,7 @@ def test_model_without_card_exit_2(work, run_main):
 def test_foreign_type_exit_2(work, run_main):
     from sklearn.ensemble import RandomForestRegressor
 
-    from onescan._model import load_model
+    from onescan.studies._clinic import load_model
 
     m = load_model(work / "model.skops")
     m.conformal_.estimators_[0] = RandomForestRegressor(n_estimators=2)

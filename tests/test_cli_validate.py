@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from onescan._io import write_table
+from onescan.contract._io import write_table
 
 
 def run(*args, cwd=None):

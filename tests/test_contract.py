@@ -1,4 +1,4 @@
-"""Tests for onescan._contract: every data-contract rule of SPEC §1 and the canonical form."""
+"""Tests for onescan.contract._cohort: every data-contract rule of SPEC §1 and the canonical form."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from conftest import make_tiny_cohort
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from onescan._contract import (
+from onescan.contract._cohort import (
     MAX_PROBLEMS_PER_RULE,
     Cohort,
     load_cohort,
@@ -18,8 +18,8 @@ from onescan._contract import (
     rules_for,
     validate_cohort,
 )
-from onescan._errors import InputError
-from onescan._io import write_table
+from onescan.contract._errors import InputError
+from onescan.contract._io import write_table
 
 
 def problems(p, s, **kw):

@@ -1,4 +1,4 @@
-"""Reference-value and property tests of the MIRD liver dosimetry (onescan._dosimetry, SPEC §2)."""
+"""Reference-value and property tests of the MIRD liver dosimetry (onescan.dosimetry._dose, SPEC §2)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onescan._dosimetry import (
+from onescan.dosimetry._dose import (
     DOSE_COLUMNS,
     DoseSettings,
     activity_for_target_mci,
@@ -21,8 +21,8 @@ from onescan._dosimetry import (
     make_dose_settings,
     tac_arrays,
 )
-from onescan._errors import InputError
-from onescan._physics import lambda_phys_per_h
+from onescan.contract._errors import InputError
+from onescan.dosimetry._physics import lambda_phys_per_h
 
 LP = lambda_phys_per_h("I-131")
 MU = 0.110

@@ -1,4 +1,4 @@
-"""Tests for onescan._evaluation: metrics against hand values, the split, repeated CV."""
+"""Tests for onescan.evaluation._cv: metrics against hand values, the split, repeated CV."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import RepeatedKFold, train_test_split
 
-from onescan._evaluation import (
+from onescan.evaluation._cv import (
     bland_altman,
     calibration,
     published_split,
@@ -17,7 +17,7 @@ from onescan._evaluation import (
     repeated_cv,
     summarise,
 )
-from onescan._pipeline import PipelineSettings, make_pipeline, selected_features
+from onescan.models._pipeline import PipelineSettings, make_pipeline, selected_features
 
 
 def test_regression_metrics_hand_values():

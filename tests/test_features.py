@@ -1,4 +1,4 @@
-"""Tests for onescan._features: the one-scan model matrix and its no-leakage guarantee."""
+"""Tests for onescan.features._features: the one-scan model matrix and its no-leakage guarantee."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from _h5_cohort import make_cohort, make_tables
 
-from onescan._contract import Cohort, load_cohort
-from onescan._errors import InputError
-from onescan._features import build_features, first_scan_features, get_target, schedule_scans
-from onescan._pipeline import PipelineSettings, make_pipeline
+from onescan.contract._cohort import Cohort, load_cohort
+from onescan.contract._errors import InputError
+from onescan.features._features import build_features, first_scan_features, get_target, schedule_scans
+from onescan.models._pipeline import PipelineSettings, make_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_get_target_uses_column_when_present(tables):
 
 
 def test_get_target_from_dosimetry_when_absent(tables):
-    from onescan._dosimetry import DoseSettings, compute_dose
+    from onescan.dosimetry._dose import DoseSettings, compute_dose
 
     c = load_cohort(*tables)
     y = get_target(c, DoseSettings(max_activity_mci=800))

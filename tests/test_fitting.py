@@ -1,4 +1,4 @@
-"""Tests of the vectorised time–activity curve fits (onescan._fitting)."""
+"""Tests of the vectorised time–activity curve fits (onescan.dosimetry._fitting)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onescan._fitting import FIT_METHODS, fit_tacs
-from onescan._physics import lambda_phys_per_h
+from onescan.dosimetry._fitting import FIT_METHODS, fit_tacs
+from onescan.dosimetry._physics import lambda_phys_per_h
 
 LP = lambda_phys_per_h("I-131")
 

@@ -1,4 +1,4 @@
-"""Tests of the physics-informed (hybrid) model, onescan._hybrid."""
+"""Tests of the physics-informed (hybrid) model, onescan.models._hybrid."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from onescan._dosimetry import DoseSettings, activity_for_target_mci
-from onescan._hybrid import HybridDosimetryRegressor, implied_tiac_h, make_model, tiac_ratio_to_lambda
-from onescan._physics import lambda_phys_per_h
-from onescan._pipeline import PipelineSettings
+from onescan.dosimetry._dose import DoseSettings, activity_for_target_mci
+from onescan.models._hybrid import HybridDosimetryRegressor, implied_tiac_h, make_model, tiac_ratio_to_lambda
+from onescan.dosimetry._physics import lambda_phys_per_h
+from onescan.models._pipeline import PipelineSettings
 
 NO_CAP = DoseSettings(max_activity_mci=1e9)
 NO_SELECTION = PipelineSettings(selector="none")
@@ -81,7 +81,7 @@ def test_selection_finds_the_clearance_feature():
     X, y = _linear_clearance_data(n=100, seed=3)
     model = HybridDosimetryRegressor(pipeline_settings=PipelineSettings(k_features=1, selector="mlxtend"),
                                      dose_settings=NO_CAP).fit(X, y)
-    from onescan._pipeline import selected_features
+    from onescan.models._pipeline import selected_features
 
     assert selected_features(model.pipeline_) == ["ast"]
     assert model.selected_features() == ["ast"]
@@ -231,9 +231,11 @@ def test_sklearn_api_on_valid_data():
 
 
 def test_pipeline_option_model_hybrid():
-    from onescan._pipeline import make_pipeline, selected_features
+    from onescan.models import build_model, make_pipeline, selected_features
 
-    est = make_pipeline(PipelineSettings(model="hybrid", selector="none"))
+    with pytest.raises(ValueError, match="build_model"):
+        make_pipeline(PipelineSettings(model="hybrid"))
+    est = build_model(PipelineSettings(model="hybrid", selector="none"))
     assert isinstance(est, HybridDosimetryRegressor)
     X, y = _linear_clearance_data(n=40, seed=5)
     est.fit(X, y)
@@ -246,9 +248,9 @@ def test_cap_predictions_caps_at_max_activity():
     import numpy as np
     import pandas as pd
 
-    from onescan._dosimetry import DoseSettings
-    from onescan._hybrid import HybridDosimetryRegressor
-    from onescan._pipeline import PipelineSettings
+    from onescan.dosimetry._dose import DoseSettings
+    from onescan.models._hybrid import HybridDosimetryRegressor
+    from onescan.models._pipeline import PipelineSettings
 
     rng = np.random.default_rng(0)
     n = 60

@@ -1,4 +1,4 @@
-"""Tests for onescan._io: table reading/writing, atomic writes, cohort folders."""
+"""Tests for onescan.contract._io: table reading/writing, atomic writes, cohort folders."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from onescan._errors import InputError
-from onescan._io import (
+from onescan.contract._errors import InputError
+from onescan.contract._io import (
     atomic_write_bytes,
     atomic_write_text,
     find_cohort_files,
@@ -204,7 +204,7 @@ def test_atomic_write_gives_umask_permissions(tmp_path):
     import os
     import stat
 
-    from onescan._io import atomic_write_text
+    from onescan.contract._io import atomic_write_text
 
     old = os.umask(0o022)
     try:

@@ -1,4 +1,4 @@
-"""Tests of onescan._model and onescan._conformal: intervals, safe model files, prediction."""
+"""Tests of onescan.studies._clinic and onescan.models._conformal: intervals, safe model files, prediction."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from onescan._conformal import CrossConformalPlus, max_level_for
-from onescan._errors import InputError
-from onescan._model import (
+from onescan.models._conformal import CrossConformalPlus, max_level_for
+from onescan.contract._errors import InputError
+from onescan.studies._clinic import (
     OUTPUT_COLUMNS,
     TRUSTED_TYPES,
     OnescanModel,
@@ -47,8 +47,8 @@ def _linear_data(n=74, p=6, seed=0, nan=True):
 @pytest.fixture(scope="module")
 def cohorts():
     """A 60-patient training cohort and 8 new patients (full scans), from the simulator."""
-    from onescan._contract import load_cohort
-    from onescan._simulate import simulate_cohort
+    from onescan.contract._cohort import load_cohort
+    from onescan.studies._simulate import simulate_cohort
 
     tr = simulate_cohort(60, 11)
     new = simulate_cohort(8, 12, id_prefix="NEW")
@@ -62,7 +62,7 @@ def cohorts():
 @pytest.fixture(scope="module")
 def scan_model(cohorts):
     """A model that uses every feature, scan uptakes included (no selector)."""
-    from onescan._pipeline import PipelineSettings
+    from onescan.models._pipeline import PipelineSettings
 
     cohort, _ = cohorts
     return train(cohort, pipeline_settings=PipelineSettings(selector="none", alpha=1.0), cv_repeats=1,
@@ -88,7 +88,7 @@ def test_sklearn_conventions(estimator, check):
 def test_cv_plus_equals_mapie(level, n_folds, method):
     from mapie.regression import CrossConformalRegressor
 
-    from onescan._pipeline import MissingShareFilter
+    from onescan.models._pipeline import MissingShareFilter
 
     X, y = _linear_data()
     rng = np.random.default_rng(5)
@@ -145,7 +145,7 @@ def test_unit_from_column(name, unit):
 
 
 def _small_model(seed=0):
-    from onescan._pipeline import PipelineSettings, make_pipeline
+    from onescan.models._pipeline import PipelineSettings, make_pipeline
 
     X, y = _linear_data(seed=seed)
     X.index = pd.Index([f"P{i:03d}" for i in range(len(X))], name="patient_id")
@@ -373,7 +373,7 @@ def test_predict_patients_only_when_no_scan_feature():
     dict(selector="fast", k_features=2, selector_cv=3, scaler="none", scoring="neg_mean_squared_error"),
 ])
 def test_every_pipeline_option_is_on_the_allow_list(tmp_path, options):
-    from onescan._pipeline import PipelineSettings, make_pipeline
+    from onescan.models._pipeline import PipelineSettings, make_pipeline
 
     X, y = _linear_data(n=40)
     X.index = pd.Index([f"P{i:03d}" for i in range(len(X))], name="patient_id")

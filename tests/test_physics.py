@@ -1,4 +1,4 @@
-"""Reference-value tests of decay data and S-values (onescan._physics)."""
+"""Reference-value tests of decay data and S-values (onescan.dosimetry._physics)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onescan._errors import InputError
-from onescan._physics import (
+from onescan.contract._errors import InputError
+from onescan.dosimetry._physics import (
     MGY_PER_MBQ_S_PER_MEV_PER_G,
     SValueTable,
     half_life_h,

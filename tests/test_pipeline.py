@@ -1,4 +1,4 @@
-"""Tests for onescan._pipeline: the published pipeline and its missing-share filter."""
+"""Tests for onescan.models._pipeline: the published pipeline and its missing-share filter."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from onescan._pipeline import (
+from onescan.models._pipeline import (
     MissingShareFilter,
     PipelineSettings,
     coefficients,

@@ -1,4 +1,4 @@
-"""Tests of conjugate-view quantification (onescan._quantify, SPEC §2.1)."""
+"""Tests of conjugate-view quantification (onescan.dosimetry._quantify, SPEC §2.1)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onescan._physics import lambda_phys_per_h
-from onescan._quantify import geometric_mean_counts_per_s, quantify
+from onescan.dosimetry._physics import lambda_phys_per_h
+from onescan.dosimetry._quantify import geometric_mean_counts_per_s, quantify
 
 LP = lambda_phys_per_h("I-131")
 

@@ -1,4 +1,4 @@
-"""Tests for onescan._report: HTML escaping, agreement with metrics.json, figures."""
+"""Tests for onescan.report._reproduce_report: HTML escaping, agreement with metrics.json, figures."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from _h5_cohort import make_tables
 from sklearn.exceptions import ConvergenceWarning
 
-from onescan._contract import load_cohort
-from onescan._pipeline import PipelineSettings
-from onescan._report import fmt, make_figures, render_report
-from onescan._reproduce import reproduce
+from onescan.contract._cohort import load_cohort
+from onescan.models._pipeline import PipelineSettings
+from onescan.report._reproduce_report import fmt, make_figures, render_report
+from onescan.studies._reproduce import reproduce
 
 EVIL = "<script>alert(1)</script>"
 

@@ -1,4 +1,4 @@
-"""Tests for onescan._reproduce: the seed study end to end on a small synthetic cohort."""
+"""Tests for onescan.studies._reproduce: the seed study end to end on a small synthetic cohort."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from _h5_cohort import make_cohort, make_tables
 
-from onescan._contract import Cohort, load_cohort
-from onescan._errors import InputError
-from onescan._evaluation import published_split, regression_metrics
-from onescan._pipeline import PipelineSettings
-from onescan._reproduce import PAPER, check_outputs, reproduce, write_outputs
+from onescan.contract._cohort import Cohort, load_cohort
+from onescan.contract._errors import InputError
+from onescan.evaluation._cv import published_split, regression_metrics
+from onescan.models._pipeline import PipelineSettings
+from onescan.report import check_outputs, write_outputs
+from onescan.studies._reproduce import PAPER, reproduce
 
 FAST = PipelineSettings(k_features=3, selector_cv=3)
 
@@ -86,8 +87,8 @@ def test_split_is_the_published_one_and_metrics_follow_from_predictions(result, 
 
 def test_hybrid_is_fitted_on_the_published_training_rows(result, cohort):
     """The split's hybrid predictions and model equal a HybridDosimetryRegressor fitted independently."""
-    from onescan._features import build_features, get_target
-    from onescan._hybrid import HybridDosimetryRegressor
+    from onescan.features._features import build_features, get_target
+    from onescan.models._hybrid import HybridDosimetryRegressor
 
     X, y = build_features(cohort), get_target(cohort)
     train, test = published_split(30, seed=2)
@@ -100,7 +101,7 @@ def test_hybrid_is_fitted_on_the_published_training_rows(result, cohort):
 
 
 def test_example_patient_shows_the_hybrid_estimate(result):
-    from onescan._hybrid import tiac_ratio_to_lambda
+    from onescan.models._hybrid import tiac_ratio_to_lambda
 
     ex = result.metrics["example"]
     row = result.predictions.set_index("patient_id").loc[ex["patient_id"]]
@@ -127,7 +128,7 @@ def test_no_hybrid_leaves_everything_else_unchanged(result, cohort):
 
 
 def test_hybrid_skipped_with_a_note_when_it_cannot_run():
-    from onescan._reproduce import _models
+    from onescan.studies._reproduce import _models
 
     X = pd.DataFrame({"uptake_first_liver": [0.1, np.nan, 0.12], "liver_mass_g": [1500.0, 1600, 1700],
                       "first_scan_time_h": [1.0, 1, 1], "weight_kg": [70.0, 80, 90]})

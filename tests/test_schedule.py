@@ -1,4 +1,4 @@
-"""Tests of the imaging-schedule study, onescan._schedule."""
+"""Tests of the imaging-schedule study, onescan.studies._schedule."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from onescan._contract import load_cohort
-from onescan._dosimetry import DoseSettings, activity_for_target_mci
-from onescan._physics import lambda_phys_per_h
-from onescan._pipeline import PipelineSettings
-from onescan._schedule import (
+from onescan.contract._cohort import load_cohort
+from onescan.dosimetry._dose import DoseSettings, activity_for_target_mci
+from onescan.dosimetry._physics import lambda_phys_per_h
+from onescan.models._pipeline import PipelineSettings
+from onescan.report import write_schedule_outputs
+from onescan.studies._schedule import (
     METHODS,
     ScheduleSettings,
     cohort_cv,
@@ -26,7 +27,6 @@ from onescan._schedule import (
     stp_tiac_h,
     two_point_tiac_h,
     virtual_cohort_study,
-    write_schedule_outputs,
 )
 
 LAM_P = lambda_phys_per_h()
@@ -211,7 +211,7 @@ def test_cohort_cv(study_data):
 
 def test_virtual_cohort_study_with_a_stand_in_simulator(monkeypatch):
     """The sample-size machinery (seeds, aggregation, test cohort) with a fast stand-in simulator."""
-    import onescan._schedule as sch
+    import onescan.studies._schedule as sch
 
     calls = []
 
@@ -279,7 +279,7 @@ def test_cohort_cv_is_the_same_in_parallel(study_data, backend):
 
 
 def test_cv_figure_copes_with_a_mean_outside_its_interval():
-    from onescan._schedule import _cv_figure
+    from onescan.report._schedule_report import _cv_figure
 
     cell = {"mean": 10.0, "low": 10.5, "high": 30.0}  # skewed: mean below the 2.5th percentile
     summary = {m: {"rmse_mci": cell, "overdose_pct": {"mean": 5.0, "low": 5.0000001, "high": 5.0}}

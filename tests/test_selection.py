@@ -1,4 +1,4 @@
-"""Tests for onescan.selection: equivalence with mlxtend 0.25 and sklearn conventions.
+"""Tests for onescan.models.selection._selector: equivalence with mlxtend 0.25 and sklearn conventions.
 
 The reference is mlxtend's SequentialFeatureSelector around scikit-learn's
 Lasso.  scikit-learn's solver stops at a duality gap of ``tol * ||y||²``
@@ -15,7 +15,7 @@ CPU), so mlxtend's raw ``argmax`` among them is not reproducible.  The
 reference here is mlxtend *in exact arithmetic*: every fold score mlxtend
 computes is snapped to the first score seen within the tie tolerance
 (``TIE_RTOL``, the same rule as the batched solver, see
-:mod:`onescan.selection`), so tied candidates compare bit-identical and
+:mod:`onescan.models.selection._selector`), so tied candidates compare bit-identical and
 mlxtend's own code keeps the first one in its candidate order.
 """
 
@@ -35,8 +35,8 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from onescan._sfs_kernels import FoldStats, enet_cd_batch
-from onescan.selection import SequentialFeatureSelector
+from onescan.models.selection._kernels import FoldStats, enet_cd_batch
+from onescan.models.selection._selector import SequentialFeatureSelector
 
 
 def _problem(seed, n=36, p=9, n_informative=4, noise=1.0):
@@ -67,7 +67,7 @@ def _assert_same(ref, ours, rtol=1e-7, atol=1e-9):
 
 
 # Relative tolerance within which two scores are one tie (the batched
-# solver's rule, onescan.selection); tied scores differ by ~1e-16 here, and
+# solver's rule, onescan.models.selection._selector); tied scores differ by ~1e-16 here, and
 # distinct candidates of these problems by more than 1e-6.
 TIE_RTOL = 1e-9
 
@@ -130,7 +130,7 @@ def _fit_both(X, y, alpha, ref_estimator=None, **kw):
 CASES = [
     # (seed, n, p, alpha, kwargs).  Small alphas: every added feature gets a
     # non-zero weight, so no two candidates give the same model (see the
-    # tie rule in onescan.selection).
+    # tie rule in onescan.models.selection._selector).
     (0, 36, 9, 0.02, dict(k_features=4)),
     (1, 50, 8, 0.01, dict(k_features="best")),
     (2, 30, 7, 0.02, dict(k_features=(2, 5))),

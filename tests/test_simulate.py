@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from onescan._contract import load_cohort
-from onescan._physics import lambda_phys_per_h
-from onescan._simulate import (
+from onescan.contract._cohort import load_cohort
+from onescan.dosimetry._physics import lambda_phys_per_h
+from onescan.studies._simulate import (
     DEFAULT_COHORT_N,
     DEFAULT_COHORT_SEED,
     REGIONS,
@@ -61,7 +61,7 @@ def test_truth_is_not_in_patients(sim):
 
 
 def test_212_candidate_features(sim):
-    from onescan._features import build_features
+    from onescan.features._features import build_features
 
     cohort = load_cohort(sim.patients, sim.scans)
     X = build_features(cohort)
@@ -148,7 +148,7 @@ def test_kinetics_are_physical(sim):
 
 
 def test_whole_body_holds_at_least_the_organs(sim):
-    from onescan._quantify import quantify
+    from onescan.dosimetry._quantify import quantify
 
     q = quantify(load_cohort(sim.patients, sim.scans).scans)
     wide = q.pivot_table(index=["patient_id", "time_h"], columns="region", values="fraction")
@@ -159,7 +159,7 @@ def test_whole_body_holds_at_least_the_organs(sim):
 
 
 def test_target_is_onescans_dosimetry_capped(sim):
-    from onescan._dosimetry import DoseSettings, compute_dose
+    from onescan.dosimetry._dose import DoseSettings, compute_dose
 
     cohort = load_cohort(sim.patients, sim.scans)
     dose = compute_dose(cohort.patients, cohort.scans, DoseSettings())
@@ -171,7 +171,7 @@ def test_target_is_onescans_dosimetry_capped(sim):
 
 
 def test_dose_settings_are_used():
-    from onescan._dosimetry import DoseSettings
+    from onescan.dosimetry._dose import DoseSettings
 
     a = simulate_cohort(10, seed=3)
     b = simulate_cohort(10, seed=3, dose_settings=DoseSettings(target_gy=12.0, max_activity_mci=1e6))

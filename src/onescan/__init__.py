@@ -1,25 +1,45 @@
-"""onescan: one-scan prediction of I-131 apamistamab therapeutic activity."""
+"""onescan: one-scan prediction of I-131 apamistamab therapeutic activity.
+
+The public API. Layers, lowest first (each imports only the ones below it):
+:mod:`onescan.contract` → :mod:`onescan.dosimetry` → :mod:`onescan.features` →
+:mod:`onescan.models` → :mod:`onescan.evaluation` → :mod:`onescan.studies` →
+:mod:`onescan.report` → :mod:`onescan.cli`.
+"""
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from ._errors import InputError, Problem  # noqa: E402
+from onescan._lazy import lazy_exports  # noqa: E402
+from onescan.contract._errors import InputError, Problem  # noqa: E402
 
-__all__ = ["InputError", "Problem", "__version__", "train", "OnescanModel", "load_model", "save_model",
-           "Cohort", "load_cohort", "validate_cohort", "read_table", "write_table",
-           "simulate_cohort", "SimulatedCohort", "default_cohort"]
+_LAZY = {
+    # data contract
+    "Cohort": "onescan.contract._cohort", "load_cohort": "onescan.contract._cohort",
+    "validate_cohort": "onescan.contract._cohort",
+    "read_table": "onescan.contract._io", "write_table": "onescan.contract._io",
+    # dosimetry
+    "DoseSettings": "onescan.dosimetry._dose", "compute_dose": "onescan.dosimetry._dose",
+    # models
+    "PipelineSettings": "onescan.models._pipeline", "make_pipeline": "onescan.models._pipeline",
+    "build_model": "onescan.models._registry",
+    "HybridDosimetryRegressor": "onescan.models._hybrid",
+    "LinearOnColumn": "onescan.models._baselines", "SingleTimePointDosimetry": "onescan.models._baselines",
+    "CrossConformalPlus": "onescan.models._conformal",
+    "SequentialFeatureSelector": "onescan.models.selection",
+    # studies
+    "reproduce": "onescan.studies._reproduce", "ReproduceResult": "onescan.studies._reproduce",
+    "schedule_study": "onescan.studies._schedule", "ScheduleSettings": "onescan.studies._schedule",
+    "simulate_cohort": "onescan.studies._simulate", "SimulatedCohort": "onescan.studies._simulate",
+    "default_cohort": "onescan.studies._simulate",
+    "train": "onescan.studies._clinic", "OnescanModel": "onescan.studies._clinic",
+    "load_model": "onescan.studies._clinic", "save_model": "onescan.studies._clinic",
+    # outputs
+    "write_outputs": "onescan.report._reproduce_report",
+    "write_schedule_outputs": "onescan.report._schedule_report",
+}
+
+__all__ = ["InputError", "Problem", "__version__", *_LAZY]
 
 # Public names imported on first use, so `import onescan` (and the CLI) stays light.
-_LAZY = {"train": "._model", "OnescanModel": "._model", "load_model": "._model", "save_model": "._model",
-         "Cohort": "._contract", "load_cohort": "._contract", "validate_cohort": "._contract",
-         "read_table": "._io", "write_table": "._io",
-         "simulate_cohort": "._simulate", "SimulatedCohort": "._simulate", "default_cohort": "._simulate"}
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -1,7 +1,7 @@
 """The ``onescan`` command line: thin wrappers over the library.
 
 Each command lives in its own module and registers itself on :data:`app`.
-Errors: :class:`onescan._errors.InputError` → every problem on stderr, exit 2;
+Errors: :class:`onescan.contract._errors.InputError` → every problem on stderr, exit 2;
 usage errors → exit 2 (typer/click); anything else → exit 1 with a one-line
 message (the traceback only with ``ONESCAN_DEBUG=1``).
 """

@@ -9,7 +9,7 @@ import sys
 import typer
 from rich.console import Console
 
-from .._errors import InputError
+from onescan.contract._errors import InputError
 
 app = typer.Typer(
     name="onescan",

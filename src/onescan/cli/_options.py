@@ -20,7 +20,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .._errors import InputError, Problem
+from onescan.contract._errors import InputError, Problem
 
 __all__ = [
     "CohortDirArg",
@@ -106,19 +106,19 @@ def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: P
     patients, scans : pathlib.Path or None
         Table files from ``--patients`` / ``--scans``.
     **load_kwargs
-        Passed to :func:`onescan._contract.load_cohort` (``need_dosimetry``,
+        Passed to :func:`onescan.contract._cohort.load_cohort` (``need_dosimetry``,
         ``min_liver_points``, ``need_target``, ``need_scans``, ``need_activity``).
 
     Returns
     -------
-    onescan._contract.Cohort
+    onescan.contract._cohort.Cohort
 
     Raises
     ------
     InputError
         When the inputs cannot be resolved (naming the options), or the cohort is invalid.
     """
-    from .._contract import load_cohort
+    from onescan.contract._cohort import load_cohort
 
     need_scans = load_kwargs.get("need_scans", True)
     if cohort_dir is None:
@@ -137,7 +137,7 @@ def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: P
 def dose_settings_from_options(fit=FitMethod.monoexp, mass_scaling=MassScaling.split, s_values=None,
                                mu_per_cm: float = 0.110, target_gy: float = 24.0,
                                max_activity_mci: float = 1030.0):
-    """Build ``onescan._dosimetry.DoseSettings`` from the dosimetry options.
+    """Build ``onescan.dosimetry._dose.DoseSettings`` from the dosimetry options.
 
     Parameters
     ----------
@@ -156,14 +156,14 @@ def dose_settings_from_options(fit=FitMethod.monoexp, mass_scaling=MassScaling.s
 
     Returns
     -------
-    onescan._dosimetry.DoseSettings
+    onescan.dosimetry._dose.DoseSettings
 
     Raises
     ------
     InputError
         One problem per invalid option, labelled with the option name.
     """
-    from .._dosimetry import DoseSettings  # lazy: the dosimetry module is built separately
+    from onescan.dosimetry._dose import DoseSettings  # lazy: the dosimetry module is built separately
 
     problems: list[Problem] = []
     for name, value in (("--mu-per-cm", mu_per_cm), ("--target-gy", target_gy),
@@ -209,7 +209,7 @@ def collect(problems: list, fn, *args, **kwargs):
 
 def patient_columns(cohort_dir: Path | None, patients: Path | None) -> list[str]:
     """Column names of the patients table, or [] if it cannot be read (load_cohort reports why)."""
-    from .._io import find_cohort_files, read_table
+    from onescan.contract._io import find_cohort_files, read_table
 
     try:
         path = patients if patients is not None else (
@@ -228,7 +228,7 @@ def pipeline_settings_from_options(**kw):
     """
     from pydantic import ValidationError
 
-    from .._pipeline import PipelineSettings
+    from onescan.models._pipeline import PipelineSettings
 
     problems: list[Problem] = []
     k = kw.pop("k_features", None)

@@ -9,7 +9,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from .._errors import InputError, Problem
+from onescan.contract._errors import InputError, Problem
 from ._app import app
 from ._options import fmt_number as _fmt
 from ._options import (
@@ -88,8 +88,8 @@ def dose(
 
     Reads a cohort (COHORT_DIR or --patients/--scans), quantifies the conjugate-view scans, fits the liver time–activity curve, scales the I-131 liver S-value to each patient's liver mass and writes one row per patient to --out (.csv, .xlsx or .parquet). Without --out the table is printed as CSV on stdout.
     """
-    from .._dosimetry import compute_dose
-    from .._io import table_format, write_table
+    from onescan.dosimetry._dose import compute_dose
+    from onescan.contract._io import table_format, write_table
 
     problems: list[Problem] = []
     settings = _collect(problems, dose_settings_from_options, fit=fit, mass_scaling=mass_scaling,

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .._errors import InputError, Problem
+from onescan.contract._errors import InputError, Problem
 from ._app import app
 from ._options import fmt_number as _fmt
 from ._options import CohortDirArg, PatientsOpt, ScansOpt, cohort_from_options
@@ -51,8 +51,8 @@ def predict_command(
     range, imputed features). The model file is refused (exit 2) if its SHA-256 differs
     from its card or it holds a type outside onescan's allow-list.
     """
-    from .._io import table_format, write_table
-    from .._model import load_model
+    from onescan.contract._io import table_format, write_table
+    from onescan.studies._clinic import load_model
 
     problems: list[Problem] = []
     if table_format(out) is None:

@@ -1,4 +1,4 @@
-"""``onescan reproduce``: the seed study end to end (SPEC §3–§4), thin over :mod:`onescan._reproduce`."""
+"""``onescan reproduce``: the seed study end to end (SPEC §3–§4), thin over :mod:`onescan.studies._reproduce`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .._errors import InputError, Problem
+from onescan.contract._errors import InputError, Problem
 from ._app import app
 from ._options import (
     pipeline_settings_from_options,
@@ -87,7 +87,8 @@ def reproduce(
     (--folds × --repeats), and writes an HTML report with the paper's table beside
     this run's numbers, metrics.json, predictions.csv and figures/ into --out.
     """
-    from .._reproduce import PAPER, check_outputs, reproduce as run, write_outputs
+    from onescan.report import check_outputs, write_outputs
+    from onescan.studies._reproduce import PAPER, reproduce as run
 
     problems: list[Problem] = []
     ds = _collect(problems, dose_settings_from_options, fit=fit, mass_scaling=mass_scaling, s_values=s_values,
@@ -99,7 +100,7 @@ def reproduce(
     if jobs == 0:
         problems.append(Problem("--jobs", "must be a positive number of workers or -1 for all cores"))
     if cohort_dir is None and patients is None and scans is None:
-        from .._simulate import default_cohort
+        from onescan.studies._simulate import default_cohort
 
         cohort = default_cohort()
         label = "onescan's built-in virtual SIERRA cohort"

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .._errors import InputError, Problem
+from onescan.contract._errors import InputError, Problem
 from ._app import app
 from ._options import (
     Selector,
@@ -93,8 +93,9 @@ def schedule(
     built-in 74-patient cohort. With --virtual-cohorts K, the same comparison on K virtual cohorts of
     each --sizes, tested on an independent virtual cohort.
     """
-    from .._pipeline import PipelineSettings
-    from .._schedule import ScheduleSettings, schedule_study, write_schedule_outputs
+    from onescan.models._pipeline import PipelineSettings
+    from onescan.report import write_schedule_outputs
+    from onescan.studies._schedule import ScheduleSettings, schedule_study
 
     problems: list[Problem] = []
     size_list, size_problems = _parse_sizes(sizes)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .._errors import InputError, Problem
+from onescan.contract._errors import InputError, Problem
 from ._app import app
 from ._options import (
     pipeline_settings_from_options,
@@ -128,7 +128,7 @@ def train_command(
     input hashes, features with units and training ranges, selected features and
     coefficients, repeated-CV performance, SHA-256 of the model file).
     """
-    from .._model import save_model, train
+    from onescan.studies._clinic import save_model, train
 
     problems: list[Problem] = []
     if out.suffix.lower() != ".skops":
@@ -143,12 +143,12 @@ def train_command(
     ds = _collect(problems, dose_settings_from_options, fit=fit, mass_scaling=mass_scaling, s_values=s_values,
                   mu_per_cm=mu_per_cm, target_gy=target_gy, max_activity_mci=max_activity_mci)
     if cohort_dir is None and patients is None and scans is None:
-        from .._simulate import default_cohort
+        from onescan.studies._simulate import default_cohort
 
         cohort = _collect(problems, default_cohort)
         source = "built-in 74-patient virtual cohort"
     else:
-        from .._contract import rules_for
+        from onescan.contract._cohort import rules_for
 
         rules = rules_for("train", _patient_columns(cohort_dir, patients))
         cohort = _collect(problems, cohort_from_options, cohort_dir, patients, scans, **rules)

@@ -17,7 +17,7 @@ from ._options import CohortDirArg, PatientsOpt, ScansOpt, cohort_from_options
 
 
 class Purpose(str, Enum):
-    """Which rule set to check (see :func:`onescan._contract.rules_for`)."""
+    """Which rule set to check (see :func:`onescan.contract._cohort.rules_for`)."""
 
     dose = "dose"
     train = "train"
@@ -36,7 +36,7 @@ def cohort_summary(cohort) -> dict:
 
     Parameters
     ----------
-    cohort : onescan._contract.Cohort
+    cohort : onescan.contract._cohort.Cohort
         A loaded cohort.
 
     Returns
@@ -81,7 +81,7 @@ def validate(
     Prints a summary and "valid" (exit 0), or every problem with its file, row,
     patient and column (exit 2).
     """
-    from .._contract import rules_for
+    from onescan.contract._cohort import rules_for
 
     cols = _patient_columns(cohort_dir, patients) if purpose is Purpose.train else ()
     rules = rules_for(purpose.value, cols)

@@ -1,7 +1,7 @@
 """A model a clinic can use: train, predict with intervals, and safe model files.
 
 :func:`train` fits the published pipeline (SPEC §3) on a whole cohort, wraps it in
-cross-conformal (CV+) prediction intervals (:class:`onescan._conformal.CrossConformalPlus`)
+cross-conformal (CV+) prediction intervals (:class:`onescan.models._conformal.CrossConformalPlus`)
 and measures it by repeated cross-validation (SPEC §4). The result is an
 :class:`OnescanModel`, whose :meth:`OnescanModel.predict` takes a new patients table
 (and, when the model reads the first scan, a scans table that may hold the first
@@ -11,7 +11,7 @@ interval, the liver dose the capped activity implies and plain-language warnings
 Model files are written with ``skops.io`` (never pickle): :func:`save_model` writes
 ``<name>.skops`` and a JSON model card ``<name>.card.json`` beside it, holding the
 SHA-256 of the model file. :func:`load_model` refuses, with an
-:class:`~onescan._errors.InputError`, a model without its card, a model whose
+:class:`~onescan.contract._errors.InputError`, a model without its card, a model whose
 SHA-256 differs from the card's, and a model holding any type outside
 :data:`TRUSTED_TYPES`, an allow-list written here in code (never read from a file).
 """
@@ -33,9 +33,9 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from ._conformal import CrossConformalPlus, max_level_for
-from ._errors import InputError, Problem
-from ._units import MBQ_PER_MCI
+from onescan.models._conformal import CrossConformalPlus, max_level_for
+from onescan.contract._errors import InputError, Problem
+from onescan.contract._units import MBQ_PER_MCI
 
 __all__ = [
     "TRUSTED_TYPES",
@@ -79,7 +79,7 @@ _SCAN_FEATURE_RE = re.compile(r"^(uptake_(first|24h)_.+|first_scan_time_h|scan_2
 #: Every type an onescan model file may hold, by fully qualified name. This list is
 #: the allow-list: :func:`save_model` refuses to write, and :func:`load_model` to read,
 #: a file holding any other type. It covers every option of
-#: :class:`onescan._pipeline.PipelineSettings` (filter, imputer, scalers, both
+#: :class:`onescan.models._pipeline.PipelineSettings` (filter, imputer, scalers, both
 #: selectors and their scorers, the final regressors) and onescan's model classes.
 TRUSTED_TYPES: tuple[str, ...] = (
     # containers and scalars
@@ -88,11 +88,10 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "numpy.ndarray", "numpy.dtype", "numpy.float64", "numpy.float32", "numpy.int64",
     "numpy.int32", "numpy.bool_", "numpy.bool", "numpy.str_", "numpy.object_",
     # onescan
-    "onescan._model.OnescanModel",
-    "onescan._conformal.CrossConformalPlus",
-    "onescan._pipeline.MissingShareFilter",
-    "onescan.selection.SequentialFeatureSelector",
-    "onescan.selection._sfs.SequentialFeatureSelector",
+    "onescan.studies._clinic.OnescanModel",
+    "onescan.models._conformal.CrossConformalPlus",
+    "onescan.models._pipeline.MissingShareFilter",
+    "onescan.models.selection._selector.SequentialFeatureSelector",
     # scikit-learn steps the pipeline options can produce
     "sklearn.pipeline.Pipeline",
     "sklearn.impute._base.SimpleImputer",
@@ -226,7 +225,7 @@ def _settings_dict(settings) -> dict:
 
 
 def _versions() -> dict[str, str]:
-    from . import __version__
+    from onescan import __version__
 
     out = {"onescan": __version__, "python": platform.python_version()}
     for dist in ("numpy", "scipy", "pandas", "scikit-learn", "mlxtend", "skops", "mapie", "joblib"):
@@ -258,7 +257,7 @@ def _feature_ranges(X: pd.DataFrame) -> dict[str, dict]:
 
 def _selected_and_coefficients(pipe) -> tuple[list[str], dict[str, float], float | None]:
     """Selected feature names, their coefficients and the intercept of a fitted pipeline."""
-    from ._pipeline import coefficients, selected_features
+    from onescan.models._pipeline import coefficients, selected_features
 
     try:
         coefs = coefficients(pipe)
@@ -379,7 +378,7 @@ class OnescanModel:
         return level
 
     def _load_input(self, patients, scans):
-        from ._contract import load_cohort
+        from onescan.contract._cohort import load_cohort
 
         needs_scans = bool(self.scan_features_)
         if needs_scans and scans is None:
@@ -415,7 +414,7 @@ class OnescanModel:
         return self._features_from_cohort(cohort)
 
     def _features_from_cohort(self, cohort) -> pd.DataFrame:
-        from ._features import build_features
+        from onescan.features._features import build_features
 
         P = str(cohort.sources.get("patients", "<patients>"))
         S = str(cohort.sources.get("scans", "<scans>"))
@@ -506,11 +505,11 @@ class OnescanModel:
         return self._predict_features(X, level)
 
     def predict_cohort(self, cohort, level=None) -> pd.DataFrame:
-        """:meth:`predict` for an already loaded :class:`onescan._contract.Cohort`.
+        """:meth:`predict` for an already loaded :class:`onescan.contract._cohort.Cohort`.
 
         Parameters
         ----------
-        cohort : onescan._contract.Cohort
+        cohort : onescan.contract._cohort.Cohort
             Validated cohort (e.g. from ``load_cohort(..., need_dosimetry=False)``).
         level : float, optional
             Interval level (default: the model's).
@@ -524,7 +523,7 @@ class OnescanModel:
         return self._predict_features(self._features_from_cohort(cohort), level)
 
     def load_rules(self) -> dict:
-        """Keyword arguments of :func:`onescan._contract.load_cohort` for this model's input.
+        """Keyword arguments of :func:`onescan.contract._cohort.load_cohort` for this model's input.
 
         Nothing the model does not use is required: no dosimetric activity, no target,
         no second scan; the scans table only when a scan feature was selected.
@@ -601,11 +600,11 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
     ----------
     X : pandas.DataFrame
         Feature table, one row per patient (index ``patient_id``), as from
-        :func:`onescan._features.build_features`.
+        :func:`onescan.features._features.build_features`.
     y : array-like
         Target activity (mCi), aligned with ``X``.
     pipeline : sklearn.pipeline.Pipeline
-        Unfitted pipeline (steps named as in :func:`onescan._pipeline.make_pipeline`).
+        Unfitted pipeline (steps named as in :func:`onescan.models._pipeline.make_pipeline`).
     schedule : str, default "first"
         Which scans the features read.
     exclude : iterable of str, default ()
@@ -615,7 +614,7 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
     interval_folds : int, default 10
         Folds of the CV+ intervals (the number of patients gives the jackknife+).
     interval_method : {"plus", "base", "minmax"}, default "plus"
-        Cross-conformal method (see :class:`onescan._conformal.CrossConformalPlus`).
+        Cross-conformal method (see :class:`onescan.models._conformal.CrossConformalPlus`).
     seed : int, default 0
         Seed of the CV+ fold split.
     n_jobs : int, optional
@@ -655,7 +654,7 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
     q_levels = {}
     for lev in (0.8, 0.9, 0.95):
         if lev <= max_level_for(len(y)):
-            from ._conformal import _corrected_quantile_level
+            from onescan.models._conformal import _corrected_quantile_level
 
             q_levels[f"{lev:g}"] = float(np.quantile(conf.conformity_scores_,
                                                      _corrected_quantile_level(lev, len(y)), method="lower"))
@@ -711,12 +710,12 @@ def train(cohort, *, pipeline_settings=None, dose_settings=None, seed: int = 0, 
 
     Parameters
     ----------
-    cohort : onescan._contract.Cohort
+    cohort : onescan.contract._cohort.Cohort
         Training cohort; the target is ``prescribed_activity_mci`` or, when absent,
         the capped activity computed by the reference dosimetry (``dose_settings``).
-    pipeline_settings : onescan._pipeline.PipelineSettings, optional
+    pipeline_settings : onescan.models._pipeline.PipelineSettings, optional
         Pipeline options (default: the seed study's).
-    dose_settings : onescan._dosimetry.DoseSettings, optional
+    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
         Target dose (Gy), activity cap (mCi), attenuation (cm⁻¹) and, for a target
         computed from the scans, the dosimetry options.
     seed : int, default 0
@@ -746,11 +745,12 @@ def train(cohort, *, pipeline_settings=None, dose_settings=None, seed: int = 0, 
         With ``card_`` describing the training (inputs, settings, features and
         ranges, selected features and coefficients, repeated-CV performance).
     """
-    from ._dosimetry import DoseSettings
-    from ._evaluation import repeated_cv
-    from ._features import build_features, get_target
-    from ._io import sha256_file
-    from ._pipeline import PipelineSettings, make_pipeline, selected_features
+    from onescan.dosimetry._dose import DoseSettings
+    from onescan.evaluation._cv import repeated_cv
+    from onescan.features._features import build_features, get_target
+    from onescan.contract._io import sha256_file
+    from onescan.models._pipeline import PipelineSettings, selected_features
+    from onescan.models._registry import build_model
 
     ps = pipeline_settings if pipeline_settings is not None else PipelineSettings()
     ds = dose_settings if dose_settings is not None else DoseSettings()
@@ -770,7 +770,7 @@ def train(cohort, *, pipeline_settings=None, dose_settings=None, seed: int = 0, 
         inputs[which] = entry
     cv_card: dict[str, Any] = {"folds": cv_folds, "repeats": cv_repeats, "seed": seed}
     if cv_repeats > 0:
-        res = repeated_cv(X, y.to_numpy(), {"model": make_pipeline(ps)}, folds=cv_folds, repeats=cv_repeats,
+        res = repeated_cv(X, y.to_numpy(), {"model": build_model(ps, ds)}, folds=cv_folds, repeats=cv_repeats,
                           seed=seed, n_jobs=n_jobs or 1, progress=progress,
                           selected={"model": selected_features}, cap_mci=ds.max_activity_mci)
         cv_card["metrics"] = res.summary.get("model", {})
@@ -779,7 +779,7 @@ def train(cohort, *, pipeline_settings=None, dose_settings=None, seed: int = 0, 
         if freq is not None:
             cv_card["selection_frequency"] = {str(k): float(v) for k, v in freq.items()}
     model = fit_model(
-        X, y.to_numpy(), pipeline=make_pipeline(ps), schedule=schedule, exclude=exclude,
+        X, y.to_numpy(), pipeline=build_model(ps, ds), schedule=schedule, exclude=exclude,
         interval_level=interval_level, interval_folds=interval_folds, interval_method=interval_method,
         seed=seed, n_jobs=n_jobs,
         target_gy=ds.target_gy, max_activity_mci=ds.max_activity_mci, mu_per_cm=ds.mu_per_cm,
@@ -790,7 +790,7 @@ def train(cohort, *, pipeline_settings=None, dose_settings=None, seed: int = 0, 
     )
     if progress is not None:
         progress(1 + model.conformal_.n_folds)
-    from ._features import SCHEDULES
+    from onescan.features._features import SCHEDULES
 
     model.card_["schedule_description"] = SCHEDULES.get(schedule, schedule)
     return model
@@ -866,7 +866,7 @@ def save_model(model: OnescanModel, path: str | Path) -> tuple[Path, Path]:
     """
     import skops.io as sio
 
-    from ._io import atomic_write_bytes, atomic_write_text
+    from onescan.contract._io import atomic_write_bytes, atomic_write_text
 
     p = Path(path)
     if p.suffix.lower() != ".skops":

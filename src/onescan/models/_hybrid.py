@@ -6,7 +6,7 @@ the patient's liver *clearance* — and leaves the rest to MIRD dosimetry:
 
 1. In ``fit``, each training patient's prescribed activity ``A`` (mCi) is turned
    into the time-integrated activity coefficient (TIAC, h) it implies, by inverting
-   :func:`onescan._dosimetry.activity_for_target_mci` with the patient's
+   :func:`onescan.dosimetry._dose.activity_for_target_mci` with the patient's
    ``liver_mass_g``. Because the absorbed dose is proportional to the TIAC, the
    inverse is exact: ``TIAC = activity_for_target_mci(1 h, m) / A``.
 2. The clearance target is either ``log(TIAC / f1)`` (``target="log_tiac_per_uptake"``,
@@ -16,7 +16,7 @@ the patient's liver *clearance* — and leaves the rest to MIRD dosimetry:
    TIAC from the first-image uptake ``f1`` at ``first_scan_time_h``:
    ``TIAC = f1·exp(λ t1)/λ``, ``λ = ln 2 / T_eff``.
 3. That target is learnt from the features with the same scikit-learn pipeline as
-   the published model (:func:`onescan._pipeline.make_pipeline`: missing-share
+   the published model (:func:`onescan.models._pipeline.make_pipeline`: missing-share
    filter → median imputation → ``RobustScaler`` → sequential selection → Lasso).
 4. ``predict`` rebuilds the TIAC from the *measured* first-image uptake
    (``uptake_first_liver``) and the predicted clearance, and returns the activity
@@ -88,7 +88,7 @@ CENSORING_POLICIES = ("impute", "keep", "drop")
 
 
 def _dose_settings(settings):
-    from ._dosimetry import DoseSettings
+    from onescan.dosimetry._dose import DoseSettings
 
     return DoseSettings() if settings is None else settings
 
@@ -96,7 +96,7 @@ def _dose_settings(settings):
 def implied_tiac_h(activity_mci, liver_mass_g, dose_settings=None):
     """TIAC (h) that makes ``activity_mci`` deliver the target liver dose.
 
-    Exact inverse of :func:`onescan._dosimetry.activity_for_target_mci`: the dose
+    Exact inverse of :func:`onescan.dosimetry._dose.activity_for_target_mci`: the dose
     is proportional to the TIAC, so ``TIAC = activity_for_target_mci(1 h, m) / A``.
 
     Parameters
@@ -105,7 +105,7 @@ def implied_tiac_h(activity_mci, liver_mass_g, dose_settings=None):
         Prescribed activity, mCi (> 0).
     liver_mass_g : array_like
         Liver mass, g (> 0).
-    dose_settings : onescan._dosimetry.DoseSettings, optional
+    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
         Target dose (Gy), S-values and mass scaling; defaults to ``DoseSettings()``.
 
     Returns
@@ -113,7 +113,7 @@ def implied_tiac_h(activity_mci, liver_mass_g, dose_settings=None):
     numpy.ndarray
         TIAC of the liver, h.
     """
-    from ._dosimetry import activity_for_target_mci
+    from onescan.dosimetry._dose import activity_for_target_mci
 
     settings = _dose_settings(dose_settings)
     a = np.asarray(activity_mci, dtype=float)
@@ -196,11 +196,11 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    pipeline_settings : onescan._pipeline.PipelineSettings, optional
+    pipeline_settings : onescan.models._pipeline.PipelineSettings, optional
         Preprocessing, selection and Lasso settings of the clearance model (the
         published defaults when None). Its ``model`` field is ignored (the inner
         model is always the published Lasso).
-    dose_settings : onescan._dosimetry.DoseSettings, optional
+    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
         Target dose (Gy), S-values, mass scaling, nuclide and the activity cap
         ``max_activity_mci`` (mCi) that marks censored training targets.
     target : {"log_tiac_per_uptake", "log_effective_half_life"}
@@ -295,7 +295,7 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         return f1 * np.exp(lam * t1) / lam
 
     def _inner_settings(self):
-        from ._pipeline import PipelineSettings
+        from onescan.models._pipeline import PipelineSettings
 
         settings = PipelineSettings() if self.pipeline_settings is None else self.pipeline_settings
         if getattr(settings, "model", "lasso") != "lasso":
@@ -318,8 +318,8 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        from ._physics import lambda_phys_per_h
-        from ._pipeline import make_pipeline
+        from onescan.dosimetry._physics import lambda_phys_per_h
+        from onescan.models._pipeline import make_pipeline
 
         if self.target not in HYBRID_TARGETS:
             raise ValueError(f"target must be one of {HYBRID_TARGETS}, got {self.target!r}")
@@ -461,7 +461,7 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         numpy.ndarray
             Activity, mCi. NaN where the uptake or liver mass is missing.
         """
-        from ._dosimetry import activity_for_target_mci
+        from onescan.dosimetry._dose import activity_for_target_mci
 
         X = self._check_X(X)
         tiac = self.predict_tiac(X)
@@ -475,7 +475,7 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
 
     def selected_features(self) -> list[str]:
         """Names of the features the fitted clearance model uses."""
-        from ._pipeline import selected_features
+        from onescan.models._pipeline import selected_features
 
         check_is_fitted(self, "pipeline_")
         return selected_features(self.pipeline_)
@@ -488,7 +488,7 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         pandas.Series
             Selected features and ``(intercept)`` (ln h).
         """
-        from ._pipeline import coefficients
+        from onescan.models._pipeline import coefficients
 
         check_is_fitted(self, "pipeline_")
         return coefficients(self.pipeline_).rename("coefficient_ln_h")
@@ -527,9 +527,9 @@ def make_model(pipeline_settings=None, dose_settings=None, **kwargs):
 
     Parameters
     ----------
-    pipeline_settings : onescan._pipeline.PipelineSettings, optional
+    pipeline_settings : onescan.models._pipeline.PipelineSettings, optional
         Settings of the clearance pipeline (``model`` is ignored).
-    dose_settings : onescan._dosimetry.DoseSettings, optional
+    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
     **kwargs
         Further :class:`HybridDosimetryRegressor` parameters.
 

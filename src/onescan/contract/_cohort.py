@@ -32,9 +32,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from ._errors import InputError, Problem
-from ._io import find_cohort_files, read_table
-from ._units import LIVER_DENSITY_G_PER_ML, MBQ_PER_MCI
+from onescan.contract._errors import InputError, Problem
+from onescan.contract._io import find_cohort_files, read_table
+from onescan.contract._units import LIVER_DENSITY_G_PER_ML, MBQ_PER_MCI
 
 __all__ = [
     "Cohort",

@@ -3,11 +3,11 @@
 :func:`reproduce` runs, on one cohort: the reference dosimetry (for the target when the
 cohort has none, the single-time-point baseline's population half-life and the example
 time–activity curve), the one-scan feature matrix, the published 70/30 split with the
-LASSO pipeline, onescan's physics-informed hybrid model (:mod:`onescan._hybrid`; not in the
+LASSO pipeline, onescan's physics-informed hybrid model (:mod:`onescan.models._hybrid`; not in the
 paper, reported beside the published model) and the three baselines, and repeated k-fold
 cross-validation of all of them on the same folds.
 It returns a :class:`ReproduceResult` whose ``metrics`` dict holds every number the
-report shows; :func:`write_outputs` writes ``report.html`` (rendered from that dict),
+report shows; :func:`onescan.report.write_outputs` writes ``report.html`` (rendered from that dict),
 ``metrics.json``, ``predictions.csv`` and ``figures/*.png``.
 """
 
@@ -27,13 +27,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from ._baselines import STP_COLUMNS, LinearOnColumn, SingleTimePointDosimetry
-from ._errors import InputError, Problem
-from ._evaluation import published_split, regression_metrics, repeated_cv, calibration, bland_altman
-from ._features import build_features, get_target
-from ._pipeline import PipelineSettings, coefficients, make_pipeline, selected_features
+from onescan.models._baselines import STP_COLUMNS, LinearOnColumn, SingleTimePointDosimetry
+from onescan.contract._errors import InputError, Problem
+from onescan.evaluation._cv import published_split, regression_metrics, repeated_cv, calibration, bland_altman
+from onescan.features._features import build_features, get_target
+from onescan.models._pipeline import PipelineSettings, coefficients, make_pipeline, selected_features
 
-__all__ = ["PAPER", "ReproduceResult", "reproduce", "write_outputs", "check_outputs", "OUTPUT_FILES"]
+__all__ = ["PAPER", "ReproduceResult", "reproduce"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +80,6 @@ METHODS: dict[str, str] = {
 #: first scan time in h).
 HYBRID_COLUMNS = ("uptake_first_liver", "liver_mass_g", "first_scan_time_h")
 
-#: Files written by :func:`write_outputs` (relative to the output folder).
-OUTPUT_FILES = ("report.html", "metrics.json", "predictions.csv")
-
 HALF_LIFE_COLUMN = "liver_effective_half_life_h"
 
 ProgressFn = Callable[[str, int, int], None]
@@ -120,7 +117,7 @@ def _versions() -> dict[str, str]:
 
 
 def _inputs(cohort) -> dict:
-    from ._io import sha256_file
+    from onescan.contract._io import sha256_file
 
     out = {}
     for key in ("patients", "scans"):
@@ -198,7 +195,7 @@ def _cohort_summary(cohort, X: pd.DataFrame, y: pd.Series, dose: pd.DataFrame, c
 def _models(X: pd.DataFrame, feature_cols: list[str], pipeline_settings,
             dose_settings, hybrid: bool = True) -> tuple[dict, dict, dict, list[str]]:
     """The methods, the columns each sees, selected-feature readers, and notes on methods that cannot run."""
-    from ._hybrid import hybrid_selected_features, make_model
+    from onescan.models._hybrid import hybrid_selected_features, make_model
 
     models, columns, notes = {}, {}, []
     selected = {"lasso": selected_features}
@@ -256,13 +253,13 @@ def reproduce(
 
     Parameters
     ----------
-    cohort : onescan._contract.Cohort
+    cohort : onescan.contract._cohort.Cohort
         Canonical cohort; every patient needs whole-body and liver scans (≥ 2 liver time
         points), ``liver_mass_g`` (g), and either ``prescribed_activity_mci`` or scans
         from which the reference dosimetry computes it.
     pipeline_settings : PipelineSettings, optional
         The LASSO pipeline's settings (SPEC §3 defaults).
-    dose_settings : onescan._dosimetry.DoseSettings, optional
+    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
         Dosimetry settings (fit model, S-values, target dose in Gy, cap in mCi).
     seed : int, default 0
         ``random_state`` of the published split and of the repeated CV.
@@ -281,7 +278,7 @@ def reproduce(
         How the report names the cohort (e.g. "the built-in virtual cohort").
     hybrid : bool, default True
         Also fit and cross-validate the physics-informed hybrid model
-        (:class:`onescan._hybrid.HybridDosimetryRegressor`, same pipeline settings, same
+        (:class:`onescan.models._hybrid.HybridDosimetryRegressor`, same pipeline settings, same
         split and folds) and report it beside the published model.
     progress : callable(stage, advance, total), optional
         Progress callback: ``stage`` names the step, ``advance`` units done, ``total``
@@ -291,7 +288,7 @@ def reproduce(
     -------
     ReproduceResult
     """
-    from ._dosimetry import DoseSettings, compute_dose
+    from onescan.dosimetry._dose import DoseSettings, compute_dose
 
     ps = pipeline_settings if pipeline_settings is not None else PipelineSettings()
     if ps.model == "hybrid":  # the published model is the Lasso; the hybrid is added beside it
@@ -460,7 +457,7 @@ def reproduce(
 
 def _comparison(per_repeat: pd.DataFrame, split_metrics: dict) -> dict:
     """Paired comparison of the LASSO pipeline with the best baseline on the same CV folds."""
-    from ._evaluation import summarise
+    from onescan.evaluation._cv import summarise
 
     rmse = per_repeat.pivot(index="repeat", columns="model", values="rmse_mci")
     baselines = [c for c in rmse.columns if c not in ("lasso", "hybrid")]
@@ -551,9 +548,9 @@ def _check_k_features(X: pd.DataFrame, ps: PipelineSettings, cohort) -> None:
 def _split_intervals(XA, y, train, test, cols, estimator, seed, level, n_jobs) -> dict | None:
     """CV+ prediction intervals (Barber et al. 2021) of ``estimator`` for the published split's test patients."""
     try:
-        from ._conformal import CrossConformalPlus, max_level_for
+        from onescan.models._conformal import CrossConformalPlus, max_level_for
     except ImportError:  # pragma: no cover - the module ships with onescan
-        logger.warning("onescan._conformal is not available: no prediction intervals")
+        logger.warning("onescan.models._conformal is not available: no prediction intervals")
         return None
     n_folds = int(min(10, len(train)))
     if level > max_level_for(len(train)):
@@ -592,7 +589,7 @@ def _example_patient(cohort, dose, X, y, test, stp, ds, mu, hybrid=None) -> dict
     effective half-life (h) of the mono-exponential through the first scan with that TIAC, and
     its activity (mCi, the capped prescription it implies).
     """
-    from ._quantify import quantify
+    from onescan.dosimetry._quantify import quantify
 
     if len(test) == 0:
         return None
@@ -622,7 +619,7 @@ def _example_patient(cohort, dose, X, y, test, stp, ds, mu, hybrid=None) -> dict
         out["stp_tiac_h"] = float(stp.tiac_h(xrow)[0])
         out["stp_mci"] = float(stp.predict(xrow)[0])
     if hybrid is not None:
-        from ._hybrid import tiac_ratio_to_lambda
+        from onescan.models._hybrid import tiac_ratio_to_lambda
 
         model, XH = hybrid
         xrow = XH.loc[[pid]]
@@ -634,68 +631,3 @@ def _example_patient(cohort, dose, X, y, test, stp, ds, mu, hybrid=None) -> dict
                     "hybrid_first_time_h": t1, "hybrid_first_fraction": f1,
                     "hybrid_mci": float(model.predict(xrow)[0])})
     return out
-
-
-def _check_out_dir(out_dir: Path, sources: dict) -> None:
-    problems = []
-    if out_dir.exists() and not out_dir.is_dir():
-        problems.append(Problem(file=str(out_dir), message="--out must be a folder, but a file has that name"))
-    targets = {(out_dir / f).resolve() for f in OUTPUT_FILES}
-    figures = (out_dir / "figures").resolve()
-    for key, src in sources.items():
-        if src and src != "in memory" and Path(src).exists():
-            rp = Path(src).resolve()
-            if rp in targets or figures in rp.parents:
-                problems.append(Problem(file=str(src), message=f"the {key} input would be overwritten by "
-                                        "an output of onescan reproduce; choose another --out folder"))
-    if problems:
-        raise InputError(problems)
-
-
-def check_outputs(out_dir, cohort) -> None:
-    """Check, before any work, that the outputs can go to ``out_dir``.
-
-    Raises
-    ------
-    InputError
-        ``out_dir`` is an existing file, or an output would overwrite one of the cohort's
-        input files.
-    """
-    sources = {k: str(v) for k, v in (getattr(cohort, "sources", None) or {}).items()}
-    _check_out_dir(Path(out_dir), sources)
-
-
-def write_outputs(result: ReproduceResult, out_dir, *, progress: ProgressFn | None = None) -> dict[str, Path]:
-    """Write the report, metrics, predictions and figures into ``out_dir``.
-
-    Every file is written atomically (temporary file, then rename); the folder is created
-    if needed. The user's input files are never overwritten (checked before writing).
-
-    Returns
-    -------
-    dict of str → pathlib.Path
-        Output name → path written.
-    """
-    from ._io import atomic_write_bytes, atomic_write_text, write_table
-    from ._report import make_figures, render_report
-
-    out_dir = Path(out_dir)
-    _check_out_dir(out_dir, {k: e.get("source") for k, e in result.metrics.get("inputs", {}).items()})
-    figures = make_figures(result.plot_data, result.metrics)
-    html = render_report(result.metrics, figures)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "figures").mkdir(exist_ok=True)
-    written = {}
-    for name, png in figures.items():
-        p = out_dir / "figures" / f"{name}.png"
-        atomic_write_bytes(p, png)
-        written[f"figures/{name}.png"] = p
-    write_table(result.predictions, out_dir / "predictions.csv")
-    written["predictions.csv"] = out_dir / "predictions.csv"
-    atomic_write_text(out_dir / "metrics.json", json.dumps(result.metrics, indent=2, allow_nan=False) + "\n")
-    written["metrics.json"] = out_dir / "metrics.json"
-    atomic_write_text(out_dir / "report.html", html)
-    written["report.html"] = out_dir / "report.html"
-    if progress is not None:
-        progress("writing outputs", 1, 1)
-    return written

@@ -48,7 +48,7 @@ class PipelineSettings(BaseModel):
         Scaling step (the study used ``RobustScaler``: median and interquartile range).
     selector : {"fast", "mlxtend", "none"}
         Sequential feature selector: onescan's fast, mlxtend-compatible one
-        (:mod:`onescan.selection`), mlxtend's own, or no selection.
+        (:mod:`onescan.models.selection._selector`), mlxtend's own, or no selection.
     k_features : int or {"best", "parsimonious"}
         Number of features to select (mlxtend semantics for the strings).
     forward, floating : bool
@@ -61,9 +61,10 @@ class PipelineSettings(BaseModel):
     alpha : float
         L1 penalty of the Lasso inside the selector and of the final model.
     model : {"lasso", "ridge", "linear", "hybrid"}
-        Final regressor; ``"hybrid"`` makes :func:`make_pipeline` return
-        :class:`onescan._hybrid.HybridDosimetryRegressor` (clearance learnt by this
-        pipeline with a Lasso, activity by MIRD dosimetry; default dose settings).
+        Final regressor, a key of :data:`onescan.models._registry.MODELS`; ``"hybrid"`` is
+        :class:`onescan.models._hybrid.HybridDosimetryRegressor` (clearance learnt by this
+        pipeline with a Lasso, activity by MIRD dosimetry), built by
+        :func:`onescan.models.build_model`.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -147,9 +148,9 @@ class MissingShareFilter(TransformerMixin, BaseEstimator):
 
 
 def fast_selector_available() -> bool:
-    """True when onescan's fast sequential selector (:mod:`onescan.selection`) is importable."""
+    """True when onescan's fast sequential selector (:mod:`onescan.models.selection._selector`) is importable."""
     try:
-        from .selection import SequentialFeatureSelector  # noqa: F401
+        from onescan.models.selection._selector import SequentialFeatureSelector  # noqa: F401
     except ImportError:
         return False
     return True
@@ -166,17 +167,17 @@ def _regressor(settings: PipelineSettings):
 def make_selector(settings: PipelineSettings):
     """The sequential feature selector of ``settings`` (None for ``selector="none"``).
 
-    ``"fast"`` falls back to mlxtend (with a warning) when :mod:`onescan.selection`
+    ``"fast"`` falls back to mlxtend (with a warning) when :mod:`onescan.models.selection._selector`
     is not installed.
     """
     if settings.selector == "none":
         return None
     kind = settings.selector
     if kind == "fast" and not fast_selector_available():
-        logger.warning("onescan.selection is not available; using mlxtend's selector (slower)")
+        logger.warning("onescan.models.selection._selector is not available; using mlxtend's selector (slower)")
         kind = "mlxtend"
     if kind == "fast":
-        from .selection import SequentialFeatureSelector
+        from onescan.models.selection._selector import SequentialFeatureSelector
     else:
         from mlxtend.feature_selection import SequentialFeatureSelector
     return SequentialFeatureSelector(
@@ -208,10 +209,8 @@ def make_pipeline(settings: PipelineSettings | None = None) -> Pipeline:
         selector and :func:`selected_features`.
     """
     s = settings if settings is not None else PipelineSettings()
-    if s.model == "hybrid":  # physics-informed model (issue 7): clearance pipeline + MIRD dosimetry
-        from ._hybrid import make_model
-
-        return make_model(s)
+    if s.model == "hybrid":
+        raise ValueError("model='hybrid' is not a linear pipeline: build it with onescan.models.build_model")
     scaler = {"robust": RobustScaler(), "standard": StandardScaler(), "minmax": MinMaxScaler(),
               "none": "passthrough"}[s.scaler]
     selector = make_selector(s)

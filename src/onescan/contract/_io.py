@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._errors import InputError, Problem
+from onescan.contract._errors import InputError, Problem
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
@@ -64,7 +64,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 
     ``patient_id`` is always read as text, so ``"007"`` stays ``"007"``. Empty
     cells become missing values; no other type coercion happens here (the data
-    contract in :mod:`onescan._contract` checks and converts the columns).
+    contract in :mod:`onescan.contract._cohort` checks and converts the columns).
 
     Parameters
     ----------

@@ -21,7 +21,7 @@ not a regression with noise:
    is their sum, so the differential is internally consistent.
 5. **Kinetics** per organ (liver, spleen, marrow, lungs, kidneys, heart = blood pool,
    remainder) as a mono-exponential biological retention ``a·exp(−λ_bio·t)`` times I-131
-   decay (λ_phys from :func:`onescan._physics.lambda_phys_per_h`, ICRP 107). The liver's
+   decay (λ_phys from :func:`onescan.dosimetry._physics.lambda_phys_per_h`, ICRP 107). The liver's
    λ_bio is a sum of first-order pathways driven by covariates (see
    :class:`KineticParams`): a liver larger than its body size predicts (CT mass over the
    Heinemann mass for the BSA: leukaemic infiltration, an in-liver CD45 antigen sink)
@@ -38,7 +38,7 @@ not a regression with noise:
    exp(−μ·depth) per view (μ = 0.110 cm⁻¹, water at 364 keV, SPEC §2), times a
    log-normal ROI-delineation error, plus a background, all Poisson-sampled; the
    background is recorded as its own independent Poisson measurement.
-7. **Target** — :func:`onescan._dosimetry.compute_dose` (SPEC §2) on these noisy scans:
+7. **Target** — :func:`onescan.dosimetry._dose.compute_dose` (SPEC §2) on these noisy scans:
    ``prescribed_activity_mci`` in ``patients`` is the value capped at the maximum
    manufactured activity (1030 mCi), as in the trial. The uncapped value and every true
    kinetic parameter are in ``truth`` only.
@@ -96,7 +96,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._units import LIVER_DENSITY_G_PER_ML, MBQ_PER_MCI
+from onescan.contract._units import LIVER_DENSITY_G_PER_ML, MBQ_PER_MCI
 
 __all__ = [
     "KineticParams",
@@ -480,7 +480,7 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
     seed : int
         Seed of the random generator; the same ``(n, seed, params)`` gives identical
         tables.
-    dose_settings : onescan._dosimetry.DoseSettings, optional
+    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
         Dosimetry used to compute the prescribed activity from the simulated scans
         (default: SPEC §2 defaults — monoexp fit, split mass scaling, 24 Gy, 1030 mCi cap).
     params : KineticParams, optional
@@ -499,7 +499,7 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
         raise ValueError("n must be at least 1")
     n = int(n)
     p = params or KineticParams()
-    from ._dosimetry import DoseSettings
+    from onescan.dosimetry._dose import DoseSettings
     settings = dose_settings if dose_settings is not None else DoseSettings()
     rng = np.random.Generator(np.random.PCG64(int(seed)))
     width = max(4, len(str(n)))
@@ -543,7 +543,7 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
     marrow_true = {lab.stem: _latent_value(rng, lab, z) for lab in _MARROW}
 
     # ---- kinetics -----------------------------------------------------------------------
-    from ._physics import lambda_phys_per_h
+    from onescan.dosimetry._physics import lambda_phys_per_h
     lam_p = lambda_phys_per_h("I-131")
     ln = np.log
     x_ast, x_ldh = lab_true["ast_u_per_l"], lab_true["ldh_u_per_l"]
@@ -734,8 +734,8 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
     patients = pd.DataFrame(cols)
 
     # ---- the target: onescan's own dosimetry on the noisy scans ----------------------------
-    from ._contract import normalise_patients, normalise_scans
-    from ._dosimetry import activity_for_target_mci, compute_dose
+    from onescan.contract._cohort import normalise_patients, normalise_scans
+    from onescan.dosimetry._dose import activity_for_target_mci, compute_dose
 
     canon_p = normalise_patients(patients[["patient_id", "dosimetric_activity_mci", "liver_mass_g"]])
     canon_s = normalise_scans(scans)
@@ -789,7 +789,7 @@ def simulate_cohort(n: int, seed: int, dose_settings=None, *, params: KineticPar
 def write_cohort(sim: SimulatedCohort, folder: str | Path, fmt: str = "csv") -> list[Path]:
     """Write ``patients``, ``scans`` and ``truth`` tables of ``sim`` into ``folder``.
 
-    Each file is written atomically (:func:`onescan._io.write_table`); the float values
+    Each file is written atomically (:func:`onescan.contract._io.write_table`); the float values
     are already rounded by :func:`simulate_cohort`, so the same cohort always gives the
     same bytes.
 
@@ -807,7 +807,7 @@ def write_cohort(sim: SimulatedCohort, folder: str | Path, fmt: str = "csv") -> 
     list of pathlib.Path
         The three files written.
     """
-    from ._io import write_table
+    from onescan.contract._io import write_table
 
     folder = Path(folder)
     return [write_table(df, folder / f"{name}.{fmt}")
@@ -823,7 +823,7 @@ def default_cohort_paths() -> tuple[Path, Path]:
         ``(patients.csv, scans.csv)`` inside the installed package
         (``onescan/data/cohort``).
     """
-    folder = Path(__file__).resolve().parent / "data" / "cohort"
+    folder = Path(__file__).resolve().parent.parent / "data" / "cohort"
     return folder / "patients.csv", folder / "scans.csv"
 
 
@@ -832,10 +832,10 @@ def default_cohort():
 
     Returns
     -------
-    onescan._contract.Cohort
+    onescan.contract._cohort.Cohort
         Validated, canonical tables; ``sources`` are the package file paths.
     """
-    from ._contract import load_cohort
+    from onescan.contract._cohort import load_cohort
 
     p, s = default_cohort_paths()
     return load_cohort(p, s)

@@ -13,7 +13,7 @@ method                    scans read          how
 ``stp_24h``               24 h                STP with the population half-life at t ≈ 24 h
 ``two_point``             first + 24 h        mono-exponential through the two points
 ``lasso_first``           first               the published pipeline (SPEC §3)
-``hybrid_first``          first               :class:`~onescan._hybrid.HybridDosimetryRegressor`
+``hybrid_first``          first               :class:`~onescan.models._hybrid.HybridDosimetryRegressor`
 ``lasso_first_24h``       first + 24 h        the published pipeline on first + 24 h features
 ``hybrid_first_24h``      first + 24 h        the hybrid model on first + 24 h features
 ========================  ==================  ===============================================
@@ -21,7 +21,7 @@ method                    scans read          how
 λ_pop = ln 2 / median effective half-life of the *training* patients' full
 dosimetry (Madsen et al., Med Phys 2018); every data-fitted quantity (λ_pop,
 the ML models) is fitted on the training rows only. The "24 h" scan is each
-patient's later scan nearest 24 h (:func:`onescan._features.schedule_scans`).
+patient's later scan nearest 24 h (:func:`onescan.features._features.schedule_scans`).
 For the first + 24 h models the feature matrix also holds
 ``liver_two_point_ln_tiac_per_uptake`` — ln(TIAC/f₁) (h) of the two-point fit —
 derived from that patient's own two scans. The ML models are trained on the
@@ -43,7 +43,7 @@ would give, ``ref`` the reference activity, ``ref_c = min(ref, cap)``):
 Uncertainty: on one cohort, repeated k-fold CV — per repeat every patient is
 predicted once out of fold, the metric is computed on the pooled predictions, and
 the interval is the 2.5–97.5 percentile over repeats (as in
-:mod:`onescan._evaluation`). On virtual cohorts (sample-size study) each cohort of
+:mod:`onescan.evaluation._cv`). On virtual cohorts (sample-size study) each cohort of
 ``n`` patients is a training set; all methods are fitted on it and evaluated on one
 large independent virtual test cohort; the interval is the 2.5–97.5 percentile over
 training cohorts.
@@ -83,7 +83,6 @@ __all__ = [
     "cohort_cv",
     "virtual_cohort_study",
     "schedule_study",
-    "write_schedule_outputs",
 ]
 
 logger = logging.getLogger(__name__)
@@ -332,17 +331,17 @@ def prepare_study_data(cohort, dose_settings=None) -> StudyData:
 
     Parameters
     ----------
-    cohort : onescan._contract.Cohort
+    cohort : onescan.contract._cohort.Cohort
         Canonical cohort with at least two liver time points per patient.
-    dose_settings : onescan._dosimetry.DoseSettings, optional
+    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
 
     Returns
     -------
     StudyData
     """
-    from ._dosimetry import DoseSettings, compute_dose
-    from ._features import TARGET_COLUMN, build_features
-    from ._physics import lambda_phys_per_h
+    from onescan.dosimetry._dose import DoseSettings, compute_dose
+    from onescan.features._features import TARGET_COLUMN, build_features
+    from onescan.dosimetry._physics import lambda_phys_per_h
 
     ds = dose_settings if dose_settings is not None else DoseSettings()
     mu = float(getattr(ds, "mu_per_cm", 0.110))
@@ -355,7 +354,7 @@ def prepare_study_data(cohort, dose_settings=None) -> StudyData:
     # is compared with the same quantity under the same dose settings.
     y = dose["prescribed_activity_capped_mci"].to_numpy(float)
     if not np.all(np.isfinite(y) & (y > 0)):
-        from ._errors import InputError, Problem
+        from onescan.contract._errors import InputError, Problem
 
         bad = [str(i) for i, v in zip(ids, y) if not (np.isfinite(v) and v > 0)]
         raise InputError([Problem(str(cohort.sources.get("scans", "scans")), patient_id=pid,
@@ -384,8 +383,8 @@ def prepare_study_data(cohort, dose_settings=None) -> StudyData:
 
 
 def _make_ml(method: str, pipeline_settings, dose_settings):
-    from ._hybrid import HybridDosimetryRegressor
-    from ._pipeline import PipelineSettings, make_pipeline
+    from onescan.models._hybrid import HybridDosimetryRegressor
+    from onescan.models._pipeline import PipelineSettings, make_pipeline
 
     ps = pipeline_settings if pipeline_settings is not None else PipelineSettings()
     if method.startswith("lasso"):
@@ -407,8 +406,8 @@ def fit_predict_methods(train: StudyData, test: StudyData, methods: Sequence[str
     train, test : StudyData
     methods : sequence of str
         Keys of :data:`METHODS`.
-    pipeline_settings : onescan._pipeline.PipelineSettings, optional
-    dose_settings : onescan._dosimetry.DoseSettings, optional
+    pipeline_settings : onescan.models._pipeline.PipelineSettings, optional
+    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
 
     Returns
     -------
@@ -416,8 +415,8 @@ def fit_predict_methods(train: StudyData, test: StudyData, methods: Sequence[str
         Predicted activity per test patient, mCi (NaN where a method cannot apply,
         e.g. no second scan).
     """
-    from ._dosimetry import DoseSettings, activity_for_target_mci
-    from ._physics import lambda_phys_per_h
+    from onescan.dosimetry._dose import DoseSettings, activity_for_target_mci
+    from onescan.dosimetry._physics import lambda_phys_per_h
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -459,7 +458,7 @@ def fit_predict_methods(train: StudyData, test: StudyData, methods: Sequence[str
 
 
 def _summarise(values) -> dict[str, float]:
-    from ._evaluation import summarise
+    from onescan.evaluation._cv import summarise
 
     return summarise(values)
 
@@ -508,7 +507,7 @@ def cohort_cv(data: StudyData, methods: Sequence[str] = tuple(METHODS), *, folds
         ``summary`` (method → metric → {mean, low, high}), ``per_repeat`` (DataFrame),
         ``oof`` (method → array (repeats, n) of predictions, mCi).
     """
-    from ._dosimetry import DoseSettings
+    from onescan.dosimetry._dose import DoseSettings
 
     ds = dose_settings if dose_settings is not None else DoseSettings()
     n = len(data)
@@ -542,8 +541,8 @@ def _cohort_seed(seed: int, size: int, k: int) -> int:
 
 
 def _simulated_study_data(n: int, seed: int, ds) -> StudyData:
-    from ._contract import load_cohort
-    from ._simulate import simulate_cohort
+    from onescan.contract._cohort import load_cohort
+    from onescan.studies._simulate import simulate_cohort
 
     sim = simulate_cohort(n, seed, dose_settings=ds)
     cohort = load_cohort(patients=sim.patients, scans=sim.scans, need_target=True)
@@ -565,7 +564,7 @@ def virtual_cohort_study(sizes: Sequence[int] = (74, 150, 300, 1000), n_cohorts:
     """The schedule comparison on many virtual training cohorts of each size.
 
     For each size ``n`` and each of ``n_cohorts`` seeds, a virtual cohort of ``n``
-    patients is simulated (:func:`onescan._simulate.simulate_cohort`), every method is
+    patients is simulated (:func:`onescan.studies._simulate.simulate_cohort`), every method is
     fitted on it, and evaluated on one independent virtual test cohort of
     ``test_patients`` patients (shared by all, seeded separately). Tasks run through
     joblib (``n_jobs`` processes; any joblib backend, e.g. Dask or Ray, via
@@ -593,7 +592,7 @@ def virtual_cohort_study(sizes: Sequence[int] = (74, 150, 300, 1000), n_cohorts:
         ``summary`` (size → method → metric → {mean, low, high}), ``per_cohort``
         (DataFrame: size, cohort, method, metrics), ``test_patients``, ``sizes``, ``n_cohorts``.
     """
-    from ._dosimetry import DoseSettings
+    from onescan.dosimetry._dose import DoseSettings
 
     ds = dose_settings if dose_settings is not None else DoseSettings()
     sizes = [int(s) for s in sizes]
@@ -779,12 +778,12 @@ def schedule_study(cohort=None, settings: ScheduleSettings | None = None, *, pip
 
     Parameters
     ----------
-    cohort : onescan._contract.Cohort or None
+    cohort : onescan.contract._cohort.Cohort or None
         The cohort for the repeated-CV comparison (None: only the virtual study runs,
         or the built-in cohort when ``settings.repeats > 0``).
     settings : ScheduleSettings, optional
-    pipeline_settings : onescan._pipeline.PipelineSettings, optional
-    dose_settings : onescan._dosimetry.DoseSettings, optional
+    pipeline_settings : onescan.models._pipeline.PipelineSettings, optional
+    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
     n_jobs : int
         joblib workers.
     progress : callable, optional
@@ -795,8 +794,8 @@ def schedule_study(cohort=None, settings: ScheduleSettings | None = None, *, pip
     -------
     ScheduleResult
     """
-    from ._dosimetry import DoseSettings
-    from ._pipeline import PipelineSettings
+    from onescan.dosimetry._dose import DoseSettings
+    from onescan.models._pipeline import PipelineSettings
 
     s = settings if settings is not None else ScheduleSettings()
     ds = dose_settings if dose_settings is not None else DoseSettings()
@@ -820,7 +819,7 @@ def schedule_study(cohort=None, settings: ScheduleSettings | None = None, *, pip
 
     if s.repeats > 0:
         if cohort is None:
-            from ._simulate import default_cohort
+            from onescan.studies._simulate import default_cohort
 
             cohort = default_cohort()
         data = prepare_study_data(cohort, ds)
@@ -833,7 +832,7 @@ def schedule_study(cohort=None, settings: ScheduleSettings | None = None, *, pip
             entry = {"source": str(src)}
             p = Path(str(src))
             if p.is_file():
-                from ._io import sha256_file
+                from onescan.contract._io import sha256_file
 
                 entry["sha256"] = sha256_file(p)
             inputs[key] = entry
@@ -887,150 +886,3 @@ def _jsonable(obj):
         v = float(obj)
         return v if math.isfinite(v) else None
     return obj
-
-
-def _figure_png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return buf.getvalue()
-
-
-def _cv_figure(metrics: dict):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    summ = metrics["cohort_cv"]["summary"]
-    methods = [m for m in summ if m != "all_scans"]
-    labels = [metrics["methods"][m]["label"] for m in methods]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(methods) + 1.6), sharey=True)
-    ypos = np.arange(len(methods))[::-1]
-    for ax, key, title in ((axes[0], "rmse_mci", "RMSE vs full dosimetry (mCi)"),
-                           (axes[1], "overdose_pct", "Patients with liver dose > 1.1 × 24 Gy (%)")):
-        mean = np.array([summ[m][key]["mean"] for m in methods], dtype=float)
-        lo = np.array([summ[m][key]["low"] for m in methods], dtype=float)
-        hi = np.array([summ[m][key]["high"] for m in methods], dtype=float)
-        colors = ["#1f77b4" if metrics["methods"][m]["kind"] == "dosimetry" else "#d62728" for m in methods]
-        # the mean of a skewed metric can lie (or round) just outside its percentile interval
-        xerr = np.clip(np.nan_to_num(np.vstack([mean - lo, hi - mean])), 0.0, None)
-        ax.errorbar(mean, ypos, xerr=xerr, fmt="none", ecolor="grey", capsize=3)
-        ax.scatter(mean, ypos, c=colors, zorder=3)
-        ax.set_title(title, fontsize=10)
-        ax.grid(axis="x", alpha=0.3)
-        ax.set_xlim(left=0)
-    axes[0].set_yticks(ypos)
-    axes[0].set_yticklabels(labels, fontsize=8)
-    n = metrics["cohort_cv"]["n_patients"]
-    fig.suptitle(f"Scan subsets vs all scans: {metrics['settings']['folds']}-fold CV × "
-                 f"{metrics['settings']['repeats']} repeats, {n} patients (mean, 95 % interval); "
-                 "blue = dosimetry, red = ML", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def _size_figure(metrics: dict):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    vc = metrics["virtual"]
-    sizes = [int(s) for s in vc["sizes"]]
-    methods = [m for m in metrics["methods"] if m != "all_scans"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 5.0))
-    cmap = plt.get_cmap("tab10")
-    for ax, key, title in ((axes[0], "rmse_mci", "RMSE vs full dosimetry (mCi)"),
-                           (axes[1], "overdose_pct", "Liver dose > 1.1 × 24 Gy (%)")):
-        for i, m in enumerate(methods):
-            mean = np.array([vc["summary"][str(s)][m][key]["mean"] for s in sizes], dtype=float)
-            lo = np.array([vc["summary"][str(s)][m][key]["low"] for s in sizes], dtype=float)
-            hi = np.array([vc["summary"][str(s)][m][key]["high"] for s in sizes], dtype=float)
-            ls = "-" if metrics["methods"][m]["kind"] == "ml" else "--"
-            ax.plot(sizes, mean, ls, marker="o", color=cmap(i % 10), label=metrics["methods"][m]["label"])
-            ax.fill_between(sizes, lo, hi, color=cmap(i % 10), alpha=0.12)
-        ax.set_xscale("log")
-        ax.set_xticks(sizes)
-        ax.set_xticklabels([str(s) for s in sizes])
-        ax.set_xlabel("training patients")
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.suptitle(f"Sample size: {vc['n_cohorts']} virtual cohorts per size, tested on "
-                 f"{vc['test_patients']} independent virtual patients (mean, 95 % interval); "
-                 "dashed = dosimetry, solid = ML", fontsize=9)
-    fig.tight_layout(rect=(0, 0.16, 1, 1))
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    return fig
-
-
-def _fmt(v, digits=1) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    return f"{v:.{digits}f}"
-
-
-def _render_html(metrics: dict, figures: dict[str, bytes]) -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    env = Environment(loader=PackageLoader("onescan", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
-    env.filters["num"] = _fmt
-    tmpl = env.get_template("schedule.html.j2")
-    figs = {k: base64.b64encode(v).decode("ascii") for k, v in figures.items()}
-    return tmpl.render(m=metrics, figures=figs, metric_labels=METRICS)
-
-
-def write_schedule_outputs(result: ScheduleResult, out_dir) -> dict[str, Path]:
-    """Write ``report.html``, ``metrics.json``, ``schedule_table.csv`` and figure PNGs.
-
-    Every file is written atomically (:mod:`onescan._io`). Also written when available:
-    ``cv_per_repeat.csv`` and ``virtual_per_cohort.csv``.
-
-    Parameters
-    ----------
-    result : ScheduleResult
-    out_dir : path-like
-        Output folder (created).
-
-    Returns
-    -------
-    dict of str → pathlib.Path
-        The files written.
-    """
-    import matplotlib.pyplot as plt
-
-    from ._io import atomic_write_bytes, atomic_write_text, write_table
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "figures").mkdir(exist_ok=True)
-    metrics = _jsonable(result.metrics)
-    paths: dict[str, Path] = {}
-    # numbers first: a long study's results survive even if a figure or the report fails
-    paths["metrics"] = out / "metrics.json"
-    atomic_write_text(paths["metrics"], json.dumps(metrics, indent=2, allow_nan=False) + "\n")
-    paths["table"] = out / "schedule_table.csv"
-    write_table(result.table, paths["table"])
-    if result.cv_per_repeat is not None:
-        paths["cv_per_repeat"] = out / "cv_per_repeat.csv"
-        write_table(result.cv_per_repeat, paths["cv_per_repeat"])
-    if result.virtual_per_cohort is not None:
-        paths["virtual_per_cohort"] = out / "virtual_per_cohort.csv"
-        write_table(result.virtual_per_cohort, paths["virtual_per_cohort"])
-    figures: dict[str, bytes] = {}
-    if "cohort_cv" in metrics:
-        fig = _cv_figure(metrics)
-        figures["schedule_cv"] = _figure_png(fig)
-        plt.close(fig)
-    if "virtual" in metrics:
-        fig = _size_figure(metrics)
-        figures["sample_size"] = _figure_png(fig)
-        plt.close(fig)
-    for name, png in figures.items():
-        p = out / "figures" / f"{name}.png"
-        atomic_write_bytes(p, png)
-        paths[f"figure_{name}"] = p
-    paths["report"] = out / "report.html"
-    atomic_write_text(paths["report"], _render_html(metrics, figures))
-    return paths

@@ -1,9 +1,9 @@
 """MIRD liver dosimetry and the prescribed therapeutic activity (SPEC §2).
 
-Chain: scans → :func:`onescan._quantify.quantify` (fraction of administered
-activity per region and time) → :func:`onescan._fitting.fit_tacs` (liver
+Chain: scans → :func:`onescan.dosimetry._quantify.quantify` (fraction of administered
+activity per region and time) → :func:`onescan.dosimetry._fitting.fit_tacs` (liver
 time–activity curve and TIAC, h) → S-value scaled to the patient's liver mass
-(:mod:`onescan._physics`) → absorbed dose per administered activity
+(:mod:`onescan.dosimetry._physics`) → absorbed dose per administered activity
 
     D/A₀ [Gy/MBq] = TIAC [h] × 3600 s/h × S [mGy/(MBq·s)] / 1000 mGy/Gy
 
@@ -22,11 +22,11 @@ import pandas as pd
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ._errors import InputError, Problem
-from ._fitting import TacFit, fit_tacs
-from ._physics import SValueTable, lambda_phys_per_h, load_s_values, s_value_mgy_per_mbq_s
-from ._quantify import quantify
-from ._units import LIVER_DENSITY_G_PER_ML, MBQ_PER_MCI, SECONDS_PER_HOUR
+from onescan.contract._errors import InputError, Problem
+from onescan.dosimetry._fitting import TacFit, fit_tacs
+from onescan.dosimetry._physics import SValueTable, lambda_phys_per_h, load_s_values, s_value_mgy_per_mbq_s
+from onescan.dosimetry._quantify import quantify
+from onescan.contract._units import LIVER_DENSITY_G_PER_ML, MBQ_PER_MCI, SECONDS_PER_HOUR
 
 __all__ = [
     "DoseSettings",
@@ -103,7 +103,7 @@ class DoseSettings(BaseModel):
     @field_validator("nuclide")
     @classmethod
     def _known_nuclide(cls, v: str) -> str:
-        from ._physics import half_life_h
+        from onescan.dosimetry._physics import half_life_h
 
         try:
             half_life_h(v)
@@ -221,7 +221,7 @@ def tac_arrays(q: pd.DataFrame, patient_ids, region: str = "liver") -> tuple[np.
     Parameters
     ----------
     q : pandas.DataFrame
-        Output of :func:`onescan._quantify.quantify` (``patient_id``, ``time_h``,
+        Output of :func:`onescan.dosimetry._quantify.quantify` (``patient_id``, ``time_h``,
         ``region``, ``fraction``).
     patient_ids : sequence of str
         Row order of the result.
@@ -272,7 +272,7 @@ def _liver_mass(patients: pd.DataFrame) -> np.ndarray:
 
 def compute_dose_details(patients: pd.DataFrame, scans: pd.DataFrame,
                          settings: DoseSettings | None = None) -> tuple[pd.DataFrame, TacFit]:
-    """Like :func:`compute_dose`, also returning the :class:`~onescan._fitting.TacFit` of the liver."""
+    """Like :func:`compute_dose`, also returning the :class:`~onescan.dosimetry._fitting.TacFit` of the liver."""
     settings = _settings(settings)
     table = settings.s_table()
     lam_phys = settings.lambda_phys_per_h()
@@ -341,7 +341,7 @@ def compute_dose(patients: pd.DataFrame, scans: pd.DataFrame, settings: DoseSett
         S (mGy/(MBq·s)), dose (Gy/mCi), prescribed activity (mCi, capped mCi, GBq),
         fit model, r², and ``;``-joined flags. A doubtful patient is flagged, never dropped;
         activities are NaN where the dosimetry failed. Flags: those of
-        :func:`onescan._fitting.fit_tacs` (``few_points``, ``fit_failed``,
+        :func:`onescan.dosimetry._fitting.fit_tacs` (``few_points``, ``fit_failed``,
         ``fit_not_converged``, ``lambda_at_physical_bound``, ``uptake_rising``,
         ``low_r2``) and ``no_liver_data``, ``no_liver_mass``,
         ``unquantified_liver_points`` (liver counts without a usable first

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import constants
 
-from ._errors import InputError, Problem
+from onescan.contract._errors import InputError, Problem
 
 __all__ = [
     "SValueTable",
@@ -234,7 +234,7 @@ def _load_s_values(path, nuclide: str, source: str, target: str) -> SValueTable:
         p = _default_s_values_path()
         df = pd.read_csv(p, dtype=str, keep_default_na=False)
     else:
-        from ._io import read_table
+        from onescan.contract._io import read_table
 
         p = Path(path)
         df = read_table(p)

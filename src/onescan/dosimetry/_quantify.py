@@ -95,7 +95,7 @@ def quantify(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_MU_PER_CM,
         ``fraction_injected`` rows without counts).
     """
     if lambda_phys_per_h is None:
-        from ._physics import lambda_phys_per_h as _lp
+        from onescan.dosimetry._physics import lambda_phys_per_h as _lp
 
         lambda_phys_per_h = _lp("I-131")
     pid = scans["patient_id"].astype(str).to_numpy()

@@ -381,7 +381,7 @@ def fit_tacs(t_h, f, method: str = "monoexp", lambda_phys_per_h: float | None = 
         Curve model (module docstring).
     lambda_phys_per_h : float or None
         Physical decay constant, 1/h, lower bound of λ_eff; ``None`` uses I-131
-        from :func:`onescan._physics.lambda_phys_per_h`.
+        from :func:`onescan.dosimetry._physics.lambda_phys_per_h`.
     max_iter : int
         Iteration limit of the Levenberg–Marquardt fit.
 
@@ -393,7 +393,7 @@ def fit_tacs(t_h, f, method: str = "monoexp", lambda_phys_per_h: float | None = 
     if method not in FIT_METHODS:
         raise ValueError(f"fit method must be one of {', '.join(FIT_METHODS)}, not {method!r}")
     if lambda_phys_per_h is None:
-        from ._physics import lambda_phys_per_h as _lp
+        from onescan.dosimetry._physics import lambda_phys_per_h as _lp
 
         lambda_phys_per_h = _lp("I-131")
     lam_phys = float(lambda_phys_per_h)

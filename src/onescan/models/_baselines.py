@@ -117,7 +117,7 @@ class SingleTimePointDosimetry(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    dose_settings : onescan._dosimetry.DoseSettings, optional
+    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
         Target dose, S-values, mass scaling (default settings when None).
     half_life_column : str or int, default "liver_effective_half_life_h"
         Column with each training patient's effective half-life (h); its values are read
@@ -174,7 +174,7 @@ class SingleTimePointDosimetry(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Activity (mCi, uncapped) delivering the target liver dose."""
-        from ._dosimetry import DoseSettings, activity_for_target_mci
+        from onescan.dosimetry._dose import DoseSettings, activity_for_target_mci
 
         settings = self.dose_settings if self.dose_settings is not None else DoseSettings()
         f, t1, mass = self._inputs(X)

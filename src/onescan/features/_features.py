@@ -21,7 +21,7 @@ from typing import Iterable, Literal
 import numpy as np
 import pandas as pd
 
-from ._errors import InputError, Problem
+from onescan.contract._errors import InputError, Problem
 
 __all__ = [
     "SCHEDULES",
@@ -126,7 +126,7 @@ def first_scan_features(
         patient's first scan lacks it) and ``first_scan_time_h`` (h). For ``"first+24h"``
         also ``uptake_24h_<region>`` and ``scan_24h_time_h`` (NaN without a later scan).
     """
-    from ._quantify import quantify
+    from onescan.dosimetry._quantify import quantify
 
     chosen = schedule_scans(scans, schedule)
     slots = chosen[["patient_id", "time_h", "scan_slot"]].drop_duplicates(["patient_id", "time_h"])
@@ -187,7 +187,7 @@ def build_features(cohort, *, exclude: Iterable[str] = (), schedule: Schedule = 
 
     Parameters
     ----------
-    cohort : onescan._contract.Cohort
+    cohort : onescan.contract._cohort.Cohort
         Cohort with canonical ``patients`` and ``scans`` tables.
     exclude : iterable of str, default ()
         ``patients`` columns the user does not want as features.
@@ -236,9 +236,9 @@ def get_target(cohort, dose_settings=None) -> pd.Series:
 
     Parameters
     ----------
-    cohort : onescan._contract.Cohort
+    cohort : onescan.contract._cohort.Cohort
         Canonical cohort.
-    dose_settings : onescan._dosimetry.DoseSettings, optional
+    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
         Used only when ``patients`` has no ``prescribed_activity_mci``: the target is then
         the capped prescribed activity computed by the reference dosimetry (SPEC §2.5).
 
@@ -259,7 +259,7 @@ def get_target(cohort, dose_settings=None) -> pd.Series:
         y = pd.to_numeric(patients[TARGET_COLUMN], errors="coerce").astype(float)
         y.index = ids
     else:
-        from ._dosimetry import DoseSettings, compute_dose
+        from onescan.dosimetry._dose import DoseSettings, compute_dose
 
         settings = dose_settings if dose_settings is not None else DoseSettings()
         dose = compute_dose(patients, cohort.scans, settings)

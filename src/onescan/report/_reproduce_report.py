@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import logging
 import math
-from typing import Mapping
+from pathlib import Path
+from typing import Callable, Mapping
 
 import numpy as np
 
-__all__ = ["make_figures", "render_report", "fmt"]
+from onescan.contract._errors import InputError, Problem
+
+__all__ = ["make_figures", "render_report", "fmt", "write_outputs", "check_outputs", "OUTPUT_FILES"]
+
+#: Files written by :func:`write_outputs` (relative to the output folder).
+OUTPUT_FILES = ("report.html", "metrics.json", "predictions.csv")
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +273,7 @@ def _env():
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("onescan", "templates"),
+        loader=jinja2.PackageLoader("onescan.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -287,3 +294,67 @@ def render_report(metrics: Mapping, figures: Mapping[str, bytes]) -> str:
     b64 = {k: base64.b64encode(v).decode("ascii") for k, v in figures.items()}
     tpl = _env().get_template("report.html.j2")
     return tpl.render(m=metrics, figures=b64)
+
+
+def _check_out_dir(out_dir: Path, sources: dict) -> None:
+    problems = []
+    if out_dir.exists() and not out_dir.is_dir():
+        problems.append(Problem(file=str(out_dir), message="--out must be a folder, but a file has that name"))
+    targets = {(out_dir / f).resolve() for f in OUTPUT_FILES}
+    figures = (out_dir / "figures").resolve()
+    for key, src in sources.items():
+        if src and src != "in memory" and Path(src).exists():
+            rp = Path(src).resolve()
+            if rp in targets or figures in rp.parents:
+                problems.append(Problem(file=str(src), message=f"the {key} input would be overwritten by "
+                                        "an output of onescan reproduce; choose another --out folder"))
+    if problems:
+        raise InputError(problems)
+
+
+def check_outputs(out_dir, cohort) -> None:
+    """Check, before any work, that the outputs can go to ``out_dir``.
+
+    Raises
+    ------
+    InputError
+        ``out_dir`` is an existing file, or an output would overwrite one of the cohort's
+        input files.
+    """
+    sources = {k: str(v) for k, v in (getattr(cohort, "sources", None) or {}).items()}
+    _check_out_dir(Path(out_dir), sources)
+
+
+def write_outputs(result: "ReproduceResult", out_dir, *, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Path]:
+    """Write the report, metrics, predictions and figures into ``out_dir``.
+
+    Every file is written atomically (temporary file, then rename); the folder is created
+    if needed. The user's input files are never overwritten (checked before writing).
+
+    Returns
+    -------
+    dict of str → pathlib.Path
+        Output name → path written.
+    """
+    from onescan.contract._io import atomic_write_bytes, atomic_write_text, write_table
+
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir, {k: e.get("source") for k, e in result.metrics.get("inputs", {}).items()})
+    figures = make_figures(result.plot_data, result.metrics)
+    html = render_report(result.metrics, figures)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "figures").mkdir(exist_ok=True)
+    written = {}
+    for name, png in figures.items():
+        p = out_dir / "figures" / f"{name}.png"
+        atomic_write_bytes(p, png)
+        written[f"figures/{name}.png"] = p
+    write_table(result.predictions, out_dir / "predictions.csv")
+    written["predictions.csv"] = out_dir / "predictions.csv"
+    atomic_write_text(out_dir / "metrics.json", json.dumps(result.metrics, indent=2, allow_nan=False) + "\n")
+    written["metrics.json"] = out_dir / "metrics.json"
+    atomic_write_text(out_dir / "report.html", html)
+    written["report.html"] = out_dir / "report.html"
+    if progress is not None:
+        progress("writing outputs", 1, 1)
+    return written
