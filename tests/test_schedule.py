@@ -14,18 +14,15 @@ from onescan.dosimetry._dose import DoseSettings, activity_for_target_mci
 from onescan.dosimetry._physics import lambda_phys_per_h
 from onescan.models._pipeline import PipelineSettings
 from onescan.report import write_schedule_outputs
+from onescan.dosimetry._stp import hanscheid_tiac_h, population_half_life_h, stp_tiac_h, two_point_tiac_h
 from onescan.studies._schedule import (
     METHODS,
     ScheduleSettings,
     cohort_cv,
     fit_predict_methods,
-    hanscheid_tiac_h,
-    population_half_life_h,
     prepare_study_data,
     schedule_metrics,
     schedule_study,
-    stp_tiac_h,
-    two_point_tiac_h,
     virtual_cohort_study,
 )
 

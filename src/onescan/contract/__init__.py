@@ -2,9 +2,13 @@
 
 from onescan._lazy import lazy_exports
 
-__all__ = ["Problem", "InputError", "Cohort", "load_cohort", "validate_cohort", "rules_for", "read_table", "write_table", "find_cohort_files", "MBQ_PER_MCI"]
+__all__ = ["Organ", "organs", "organ", "limiting_organ", "Problem", "InputError", "Cohort", "load_cohort", "validate_cohort", "rules_for", "read_table", "write_table", "find_cohort_files", "MBQ_PER_MCI"]
 
 __getattr__ = lazy_exports(__name__, {
+    "Organ": "onescan.contract._organs",
+    "organs": "onescan.contract._organs",
+    "organ": "onescan.contract._organs",
+    "limiting_organ": "onescan.contract._organs",
     "Problem": "onescan.contract._errors",
     "InputError": "onescan.contract._errors",
     "Cohort": "onescan.contract._cohort",

@@ -20,6 +20,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LinearRegression
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from onescan.dosimetry._stp import stp_tiac_h
+
 __all__ = ["LinearOnColumn", "SingleTimePointDosimetry", "STP_COLUMNS"]
 
 logger = logging.getLogger(__name__)
@@ -170,7 +172,7 @@ class SingleTimePointDosimetry(RegressorMixin, BaseEstimator):
         f, t1, _ = self._inputs(X)
         lam = self.lambda_pop_per_h_
         with np.errstate(over="ignore", invalid="ignore"):
-            return f * np.exp(lam * t1) / lam
+            return stp_tiac_h(f, t1, lam)
 
     def predict(self, X):
         """Activity (mCi, uncapped) delivering the target liver dose."""
@@ -182,7 +184,7 @@ class SingleTimePointDosimetry(RegressorMixin, BaseEstimator):
         ok = np.isfinite(f) & np.isfinite(t1) & np.isfinite(mass) & (mass > 0) & (f > 0)
         out = np.full(f.shape, np.nan)
         if ok.any():
-            tiac = f[ok] * np.exp(lam * t1[ok]) / lam
+            tiac = stp_tiac_h(f[ok], t1[ok], lam)
             out[ok] = np.asarray(activity_for_target_mci(tiac, mass[ok], settings), dtype=float)
         return out
 
