@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import skops.io as sio
 
-from onescan.studies._clinic import OUTPUT_COLUMNS, card_path_for
+from onescan.persistence._skops import card_path_for
+from onescan.studies._clinic import OUTPUT_COLUMNS
 
 KEEP = ["patient_id", "prescribed_activity_mci", "dosimetric_activity_mci", "liver_mass_g", "weight_kg",
         "height_cm", "sex", "age_y", "ast_u_per_l_pre", "ldh_u_per_l_pre"]
@@ -140,7 +141,7 @@ def test_model_without_card_exit_2(work, run_main):
 def test_foreign_type_exit_2(work, run_main):
     from sklearn.ensemble import RandomForestRegressor
 
-    from onescan.studies._clinic import load_model
+    from onescan.persistence._skops import load_model
 
     m = load_model(work / "model.skops")
     m.conformal_.estimators_[0] = RandomForestRegressor(n_estimators=2)
