@@ -1,4 +1,4 @@
-"""Tests of onescan.studies._clinic and onescan.models._conformal: intervals, safe model files, prediction."""
+"""Tests of onescan.studies._clinic, onescan.persistence and onescan.models._conformal: intervals, safe model files, prediction."""
 
 from __future__ import annotations
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -36,6 +35,7 @@ from onescan.studies._clinic_card import (
     direct_columns,
     feature_ranges,
     imputed_values,
+    input_hashes,
     selected_and_coefficients,
 )
 
@@ -472,22 +472,6 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
     return model
 
 
-def _input_hashes(cohort) -> dict[str, dict]:
-    """Path and SHA-256 of each input table of ``cohort`` read from a file."""
-    from onescan.contract._io import sha256_file
-
-    inputs = {}
-    for which, src in cohort.sources.items():
-        entry = {"path": str(src)}
-        try:
-            if src and Path(str(src)).is_file():
-                entry["sha256"] = sha256_file(src)
-        except OSError:
-            pass
-        inputs[which] = entry
-    return inputs
-
-
 def _cross_validation(X, y, ps, ds, *, cv_folds, cv_repeats, seed, n_jobs, progress) -> dict[str, Any]:
     """Repeated k-fold cross-validation of the whole model (SPEC §4), as a card entry."""
     from onescan.evaluation._cv import repeated_cv
@@ -588,7 +572,7 @@ def train(cohort, *, model: str | None = None, pipeline_settings=None, dose_sett
         seed=seed, n_jobs=n_jobs,
         target_gy=ds.target_gy, max_activity_mci=ds.max_activity_mci, mu_per_cm=ds.mu_per_cm,
         coefficient_unit=MODELS[ps.model].coefficient_unit,
-        card={"inputs": _input_hashes(cohort),
+        card={"inputs": input_hashes(cohort),
               "settings": {"pipeline": settings_dict(ps), "dose": settings_dict(ds), "exclude": exclude},
               "target_source": target_source,
               "cross_validation": cv_card},

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from onescan._provenance import jsonable, versions
 from onescan.models._conformal import _corrected_quantile_level, max_level_for
 
 __all__ = ["CARD_FORMAT", "CARD_VERSION", "CARD_PACKAGES", "unit_from_column", "feature_ranges",
-           "selected_and_coefficients", "imputed_values", "direct_columns", "build_card"]
+           "selected_and_coefficients", "imputed_values", "direct_columns", "input_hashes", "build_card"]
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +155,22 @@ def direct_columns(estimator, columns) -> list[str]:
     params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
     names = set(map(str, columns))
     return [v for k, v in params.items() if k.endswith("_column") and isinstance(v, str) and v in names]
+
+
+def input_hashes(cohort) -> dict[str, dict]:
+    """Path and SHA-256 of each input table of ``cohort`` read from a file."""
+    from onescan.contract._io import sha256_file
+
+    inputs = {}
+    for which, src in cohort.sources.items():
+        entry = {"path": str(src)}
+        try:
+            if src and Path(str(src)).is_file():
+                entry["sha256"] = sha256_file(src)
+        except OSError:
+            pass
+        inputs[which] = entry
+    return inputs
 
 
 def _residual_quantiles(scores, n: int) -> dict[str, float]:
