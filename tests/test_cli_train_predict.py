@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import skops.io as sio
 
-from onescan.studies._clinic import OUTPUT_COLUMNS, card_path_for
+from onescan.persistence._skops import card_path_for
+from onescan.studies._clinic import OUTPUT_COLUMNS
 
 KEEP = ["patient_id", "prescribed_activity_mci", "dosimetric_activity_mci", "liver_mass_g", "weight_kg",
         "height_cm", "sex", "age_y", "ast_u_per_l_pre", "ldh_u_per_l_pre"]
@@ -140,7 +141,7 @@ def test_model_without_card_exit_2(work, run_main):
 def test_foreign_type_exit_2(work, run_main):
     from sklearn.ensemble import RandomForestRegressor
 
-    from onescan.studies._clinic import load_model
+    from onescan.persistence._skops import load_model
 
     m = load_model(work / "model.skops")
     m.conformal_.estimators_[0] = RandomForestRegressor(n_estimators=2)
@@ -179,3 +180,21 @@ def test_bad_options_exit_2(work, run_main):
     r = run_main("predict", "--model", work / "nope.skops", work / "new", "--out", work / "x.txt")
     assert r.returncode == 2
     assert "not found" in r.stderr and "x.txt" in r.stderr
+
+
+def test_train_and_predict_hybrid(work, run_main):
+    """``--model hybrid`` (a key of the model registry) trains, saves, loads and predicts."""
+    model = work / "hybrid.skops"
+    r = run_main("train", work / "train", "--out", model, "--model", "hybrid", "--cv-repeats", "0",
+                 "--interval-folds", "4")
+    assert r.returncode == 0, r.stderr
+    card = json.loads((work / "hybrid.card.json").read_text())
+    assert card["settings"]["pipeline"]["model"] == "hybrid"
+    assert card["coefficient_unit"].startswith("ln(h)")
+    out = work / "hybrid.csv"
+    r = run_main("predict", "--model", model, "--patients", work / "new" / "patients.csv",
+                 "--scans", work / "new" / "scans_first.csv", "--out", out)
+    assert r.returncode == 0, r.stderr
+    pred = pd.read_csv(out, keep_default_na=False)
+    assert tuple(pred.columns) == OUTPUT_COLUMNS and len(pred) == 6
+    assert np.isfinite(pred["predicted_activity_mci"].to_numpy(dtype=float)).all()

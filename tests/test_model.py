@@ -1,4 +1,4 @@
-"""Tests of onescan.studies._clinic and onescan.models._conformal: intervals, safe model files, prediction."""
+"""Tests of onescan.studies._clinic, onescan.persistence and onescan.models._conformal: intervals, safe model files, prediction."""
 
 from __future__ import annotations
 
@@ -18,18 +18,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from onescan.models._conformal import CrossConformalPlus, max_level_for
 from onescan.contract._errors import InputError
-from onescan.studies._clinic import (
-    OUTPUT_COLUMNS,
-    TRUSTED_TYPES,
-    OnescanModel,
-    card_path_for,
-    file_types,
-    fit_model,
-    load_model,
-    save_model,
-    train,
-    unit_from_column,
-)
+from onescan.persistence._skops import card_path_for, file_types, load_model, save_model
+from onescan.persistence._trusted import TRUSTED_TYPES
+from onescan.studies._clinic import OUTPUT_COLUMNS, OnescanModel, fit_model, train
+from onescan.studies._clinic_card import unit_from_column
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -33,7 +33,8 @@ _LAZY = {
     "simulate_cohort": "onescan.studies._simulate", "SimulatedCohort": "onescan.studies._simulate",
     "default_cohort": "onescan.studies._simulate",
     "train": "onescan.studies._clinic", "OnescanModel": "onescan.studies._clinic",
-    "load_model": "onescan.studies._clinic", "save_model": "onescan.studies._clinic",
+    # model files
+    "load_model": "onescan.persistence._skops", "save_model": "onescan.persistence._skops",
     # outputs
     "write_outputs": "onescan.report._reproduce_report",
     "write_schedule_outputs": "onescan.report._schedule_report",

@@ -52,7 +52,9 @@ def predict_command(
     from its card or it holds a type outside onescan's allow-list.
     """
     from onescan.contract._io import table_format, write_table
-    from onescan.studies._clinic import load_model
+    from onescan.contract._organs import limiting_organ
+    from onescan.persistence._skops import load_model
+    from onescan.studies._clinic import DOSE_COLUMN
 
     problems: list[Problem] = []
     if table_format(out) is None:
@@ -97,10 +99,11 @@ def predict_command(
     head.add_row("written to", str(out))
     console.print(head)
     rows = Table(title=None if n <= _MAX_ROWS_SHOWN else f"first {_MAX_ROWS_SHOWN} of {n} patients")
-    for label in ("patient", "mCi", "GBq", "capped mCi", "interval mCi", "liver Gy", "warnings (see file)"):
+    organ_gy = f"{limiting_organ().label} Gy"
+    for label in ("patient", "mCi", "GBq", "capped mCi", "interval mCi", organ_gy, "warnings (see file)"):
         rows.add_column(label, justify="left" if label[0] in "pw" else "right")
     for rec in result.head(_MAX_ROWS_SHOWN).itertuples(index=False):
         rows.add_row(rec.patient_id, _fmt(rec.predicted_activity_mci), _fmt(rec.predicted_activity_gbq, 3),
                      _fmt(rec.predicted_activity_capped_mci), f"{_fmt(rec.interval_low_mci)}–"
-                     f"{_fmt(rec.interval_high_mci)}", _fmt(rec.liver_dose_gy_at_capped, 3), _short(rec.warnings))
+                     f"{_fmt(rec.interval_high_mci)}", _fmt(getattr(rec, DOSE_COLUMN), 3), _short(rec.warnings))
     console.print(rows)

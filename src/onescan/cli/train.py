@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from onescan.contract._errors import InputError, Problem
+from onescan.models._registry import MODELS
 from ._app import app
 from ._options import (
     pipeline_settings_from_options,
@@ -46,12 +47,9 @@ class Scaler(str, Enum):
     none = "none"
 
 
-class Regressor(str, Enum):
-    """Final regressor."""
-
-    lasso = "lasso"
-    ridge = "ridge"
-    linear = "linear"
+#: Final model: a key of the model registry (``--model``).
+Regressor = Enum("Regressor", {key: key for key in MODELS}, type=str, module=__name__)
+_MODEL_HELP = "Final model: " + "; ".join(f"{key} ({kind.label})" for key, kind in MODELS.items()) + "."
 
 
 class IntervalMethod(str, Enum):
@@ -110,7 +108,7 @@ def train_command(
     alpha: Annotated[float, typer.Option("--alpha", rich_help_panel=_PIPE, help="Lasso L1 penalty.")] = 0.3,
     scaler: Annotated[Scaler, typer.Option("--scaler", rich_help_panel=_PIPE, help="Scaling step.")] = Scaler.robust,
     model: Annotated[Regressor, typer.Option("--model", rich_help_panel=_PIPE,
-                                             help="Final regressor.")] = Regressor.lasso,
+                                             help=_MODEL_HELP)] = Regressor["lasso"],
     fit: FitOpt = FitMethod.monoexp,
     mass_scaling: MassScalingOpt = MassScaling.split,
     s_values: SValuesOpt = None,
@@ -128,8 +126,38 @@ def train_command(
     input hashes, features with units and training ranges, selected features and
     coefficients, repeated-CV performance, SHA-256 of the model file).
     """
-    from onescan.studies._clinic import save_model, train
+    from onescan.persistence._skops import save_model
+    from onescan.studies._clinic import train
 
+    problems = _check_output(out, level)
+    ps = _collect(problems, pipeline_settings_from_options, max_missing=max_missing, selector=selector.value,
+                  k_features=k_features, floating=floating, selector_cv=selector_cv, alpha=alpha,
+                  scaler=scaler.value, model=model.value)
+    ds = _collect(problems, dose_settings_from_options, fit=fit, mass_scaling=mass_scaling, s_values=s_values,
+                  mu_per_cm=mu_per_cm, target_gy=target_gy, max_activity_mci=max_activity_mci)
+    cohort, source = _training_cohort(problems, cohort_dir, patients, scans, exclude)
+    if cohort is not None and not problems:
+        _check_sizes(problems, len(cohort.patients), interval_folds=interval_folds, cv_folds=cv_folds,
+                     cv_repeats=cv_repeats, level=level)
+    if problems:
+        raise InputError(problems)
+
+    console = Console(stderr=True, highlight=False)
+    total = cv_folds * cv_repeats + 1 + interval_folds
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task(f"training on {len(cohort.patients)} patients", total=total)
+        result = train(cohort, pipeline_settings=ps, dose_settings=ds, seed=seed, interval_level=level,
+                       interval_folds=interval_folds, interval_method=interval_method.value,
+                       cv_folds=cv_folds, cv_repeats=cv_repeats,
+                       schedule=schedule.value, exclude=exclude or (), n_jobs=jobs,
+                       progress=lambda k: bar.advance(task, k))
+    model_path, card_path = save_model(result, out)
+    console.print(_summary(result, source, model_path, card_path, interval_method.value, level))
+
+
+def _check_output(out: Path, level: float) -> list[Problem]:
+    """Problems of the model file name and of the interval level."""
     problems: list[Problem] = []
     if out.suffix.lower() != ".skops":
         problems.append(Problem(str(out), "the model file name must end in .skops (--out)"))
@@ -137,11 +165,11 @@ def train_command(
         problems.append(Problem(str(out), "--out is a folder; give a file name such as model.skops"))
     if not 0.0 < level < 1.0:
         problems.append(Problem("--level", f"must be between 0 and 1, got {level:g}"))
-    ps = _collect(problems, pipeline_settings_from_options, max_missing=max_missing, selector=selector.value,
-                  k_features=k_features, floating=floating, selector_cv=selector_cv, alpha=alpha,
-                  scaler=scaler.value, model=model.value)
-    ds = _collect(problems, dose_settings_from_options, fit=fit, mass_scaling=mass_scaling, s_values=s_values,
-                  mu_per_cm=mu_per_cm, target_gy=target_gy, max_activity_mci=max_activity_mci)
+    return problems
+
+
+def _training_cohort(problems: list[Problem], cohort_dir, patients, scans, exclude):
+    """The training cohort (the built-in one without tables) and words for its source; problems appended."""
     if cohort_dir is None and patients is None and scans is None:
         from onescan.studies._simulate import default_cohort
 
@@ -158,31 +186,24 @@ def train_command(
             if c not in cohort.patients.columns:
                 problems.append(Problem(str(cohort.sources.get("patients", "<patients>")), column=c,
                                         message="--exclude names a column that is not in the patients table"))
-    if cohort is not None and not problems:
-        n = len(cohort.patients)
-        if interval_folds > n:
-            problems.append(Problem("--interval-folds", f"{interval_folds} folds need at least {interval_folds} "
-                                                        f"patients; the cohort has {n}"))
-        if cv_repeats and cv_folds > n:
-            problems.append(Problem("--cv-folds", f"{cv_folds} folds need at least {cv_folds} patients; "
-                                                  f"the cohort has {n}"))
-        if level > n / (n + 1.0):
-            problems.append(Problem("--level", f"{n} patients support interval levels up to {n / (n + 1):.4f}"))
-    if problems:
-        raise InputError(problems)
+    return cohort, source
 
-    console = Console(stderr=True, highlight=False)
-    total = cv_folds * cv_repeats + 1 + interval_folds
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
-        task = bar.add_task(f"training on {len(cohort.patients)} patients", total=total)
-        result = train(cohort, pipeline_settings=ps, dose_settings=ds, seed=seed, interval_level=level,
-                       interval_folds=interval_folds, interval_method=interval_method.value,
-                       cv_folds=cv_folds, cv_repeats=cv_repeats,
-                       schedule=schedule.value, exclude=exclude or (), n_jobs=jobs,
-                       progress=lambda k: bar.advance(task, k))
-    model_path, card_path = save_model(result, out)
 
+def _check_sizes(problems: list[Problem], n: int, *, interval_folds: int, cv_folds: int, cv_repeats: int,
+                 level: float) -> None:
+    """Append a problem for each fold count or interval level that ``n`` patients cannot support."""
+    if interval_folds > n:
+        problems.append(Problem("--interval-folds", f"{interval_folds} folds need at least {interval_folds} "
+                                                    f"patients; the cohort has {n}"))
+    if cv_repeats and cv_folds > n:
+        problems.append(Problem("--cv-folds", f"{cv_folds} folds need at least {cv_folds} patients; "
+                                              f"the cohort has {n}"))
+    if level > n / (n + 1.0):
+        problems.append(Problem("--level", f"{n} patients support interval levels up to {n / (n + 1):.4f}"))
+
+
+def _summary(result, source: str, model_path: Path, card_path: Path, interval_method: str, level: float) -> Table:
+    """The table printed after training: cohort, target, features, repeated-CV performance, files."""
     card = result.card_
     t = Table(title="onescan train", show_header=False, title_justify="left")
     t.add_column("", style="bold")
@@ -200,8 +221,8 @@ def train_command(
         m = metrics.get(key)
         if m and m.get("mean") is not None:
             t.add_row(label, f"{m['mean']:.3g}{unit} (95 % interval {m['low']:.3g}–{m['high']:.3g})")
-    t.add_row("interval", f"cross-conformal ({interval_method.value}), {result.conformal_.n_folds} folds, "
+    t.add_row("interval", f"cross-conformal ({interval_method}), {result.conformal_.n_folds} folds, "
                           f"default level {level:g}")
     t.add_row("model", str(model_path))
     t.add_row("card", str(card_path))
-    console.print(t)
+    return t

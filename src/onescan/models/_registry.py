@@ -40,20 +40,32 @@ class ModelKind:
         whose ``predict`` gives the activity in mCi.
     coefficient_unit : str
         Unit of the fitted linear coefficients (per unit of the scaled feature).
+    trusted_types : tuple of str
+        Fully qualified names of the types a fitted model of this kind holds beyond the
+        published pipeline's steps (its final estimator and what it stores); the model-file
+        allow-list of :mod:`onescan.persistence` is built from these.
     """
 
     key: str
     label: str
     factory: Callable
     coefficient_unit: str = "mCi"
+    trusted_types: tuple[str, ...] = ()
 
 
 MODELS: dict[str, ModelKind] = {
-    "lasso": ModelKind("lasso", "LASSO", _linear_pipeline),
-    "ridge": ModelKind("ridge", "ridge regression", _linear_pipeline),
-    "linear": ModelKind("linear", "ordinary least squares", _linear_pipeline),
+    "lasso": ModelKind("lasso", "LASSO", _linear_pipeline,
+                       trusted_types=("sklearn.linear_model._coordinate_descent.Lasso",)),
+    "ridge": ModelKind("ridge", "ridge regression", _linear_pipeline,
+                       trusted_types=("sklearn.linear_model._ridge.Ridge",)),
+    "linear": ModelKind("linear", "ordinary least squares", _linear_pipeline,
+                        trusted_types=("sklearn.linear_model._base.LinearRegression",)),
     "hybrid": ModelKind("hybrid", "hybrid: learnt clearance + MIRD dosimetry", _hybrid,
-                        coefficient_unit="ln(h) (log of TIAC per first-image uptake)"),
+                        coefficient_unit="ln(h) (log of TIAC per first-image uptake)",
+                        trusted_types=("onescan.models._hybrid.HybridDosimetryRegressor",
+                                       "onescan.models._pipeline.PipelineSettings",
+                                       "onescan.dosimetry._dose.DoseSettings",
+                                       "sklearn.linear_model._coordinate_descent.Lasso")),
 }
 
 

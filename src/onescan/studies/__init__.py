@@ -2,7 +2,7 @@
 
 from onescan._lazy import lazy_exports
 
-__all__ = ["PAPER", "ReproduceResult", "reproduce", "ScheduleSettings", "ScheduleResult", "schedule_study", "SimulatedCohort", "simulate_cohort", "default_cohort", "write_cohort", "OnescanModel", "train", "save_model", "load_model"]
+__all__ = ["PAPER", "ReproduceResult", "reproduce", "ScheduleSettings", "ScheduleResult", "schedule_study", "SimulatedCohort", "simulate_cohort", "default_cohort", "write_cohort", "OnescanModel", "train"]
 
 __getattr__ = lazy_exports(__name__, {
     "PAPER": "onescan.studies._reproduce",
@@ -17,6 +17,4 @@ __getattr__ = lazy_exports(__name__, {
     "write_cohort": "onescan.studies._simulate",
     "OnescanModel": "onescan.studies._clinic",
     "train": "onescan.studies._clinic",
-    "save_model": "onescan.studies._clinic",
-    "load_model": "onescan.studies._clinic",
 })

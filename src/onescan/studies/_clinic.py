@@ -1,59 +1,57 @@
-"""A model a clinic can use: train, predict with intervals, and safe model files.
+"""A model a clinic can use: train it and predict with intervals.
 
-:func:`train` fits the published pipeline (SPEC §3) on a whole cohort, wraps it in
-cross-conformal (CV+) prediction intervals (:class:`onescan.models._conformal.CrossConformalPlus`)
-and measures it by repeated cross-validation (SPEC §4). The result is an
-:class:`OnescanModel`, whose :meth:`OnescanModel.predict` takes a new patients table
-(and, when the model reads the first scan, a scans table that may hold the first
-image only) and returns, per patient, the predicted activity, its capped value, the
-interval, the liver dose the capped activity implies and plain-language warnings.
+:func:`train` fits the published pipeline (SPEC §3), or any final model of the
+registry :data:`onescan.models._registry.MODELS` (``model=``), on a whole cohort,
+wraps it in cross-conformal (CV+) prediction intervals
+(:class:`onescan.models._conformal.CrossConformalPlus`) and measures it by repeated
+cross-validation (SPEC §4). The result is an :class:`OnescanModel`, whose
+:meth:`OnescanModel.predict` takes a new patients table (and, when the model reads the
+first scan, a scans table that may hold the first image only) and returns, per patient,
+the predicted activity, its capped value, the interval, the liver dose the capped
+activity implies and plain-language warnings.
 
-Model files are written with ``skops.io`` (never pickle): :func:`save_model` writes
-``<name>.skops`` and a JSON model card ``<name>.card.json`` beside it, holding the
-SHA-256 of the model file. :func:`load_model` refuses, with an
-:class:`~onescan.contract._errors.InputError`, a model without its card, a model whose
-SHA-256 differs from the card's, and a model holding any type outside
-:data:`TRUSTED_TYPES`, an allow-list written here in code (never read from a file).
+The model card's content is built in :mod:`onescan.studies._clinic_card`; model files
+(skops, never pickle, with the card beside them) are written and read by
+:mod:`onescan.persistence`.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import math
-import platform
 import re
-import zipfile
-from datetime import datetime, timezone
-from importlib import metadata
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
-from onescan.models._conformal import CrossConformalPlus, max_level_for
 from onescan.contract._errors import InputError, Problem
+from onescan.contract._organs import limiting_organ
 from onescan.contract._units import MBQ_PER_MCI
+from onescan.models._conformal import CrossConformalPlus, max_level_for
+from onescan._provenance import settings_dict
+from onescan.studies._clinic_card import (
+    build_card,
+    direct_columns,
+    feature_ranges,
+    imputed_values,
+    input_hashes,
+    selected_and_coefficients,
+)
 
 __all__ = [
-    "TRUSTED_TYPES",
     "OUTPUT_COLUMNS",
+    "DOSE_COLUMN",
     "OnescanModel",
     "train",
     "fit_model",
-    "save_model",
-    "load_model",
-    "card_path_for",
-    "unit_from_column",
-    "file_types",
 ]
 
 logger = logging.getLogger(__name__)
 
-CARD_FORMAT = "onescan-model-card"
-CARD_VERSION = 1
+_ORGAN = limiting_organ()
+#: Output column: dose (Gy) the capped activity delivers to the dose-limiting organ.
+DOSE_COLUMN = _ORGAN.column("dose_gy_at_capped")
 
 #: Columns of :meth:`OnescanModel.predict`, in order.
 OUTPUT_COLUMNS: tuple[str, ...] = (
@@ -64,7 +62,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "interval_low_mci",
     "interval_high_mci",
     "interval_level",
-    "liver_dose_gy_at_capped",
+    DOSE_COLUMN,
     "warnings",
 )
 
@@ -76,208 +74,10 @@ FIRST_SCAN_MARGIN_H = 12.0
 #: Features read from the scans (the others come from the patients table).
 _SCAN_FEATURE_RE = re.compile(r"^(uptake_(first|24h)_.+|first_scan_time_h|scan_24h_time_h)$")
 
-#: Every type an onescan model file may hold, by fully qualified name. This list is
-#: the allow-list: :func:`save_model` refuses to write, and :func:`load_model` to read,
-#: a file holding any other type. It covers every option of
-#: :class:`onescan.models._pipeline.PipelineSettings` (filter, imputer, scalers, both
-#: selectors and their scorers, the final regressors) and onescan's model classes.
-TRUSTED_TYPES: tuple[str, ...] = (
-    # containers and scalars
-    "builtins.dict", "builtins.list", "builtins.tuple", "builtins.set", "builtins.str",
-    "builtins.int", "builtins.float", "builtins.bool", "builtins.NoneType", "builtins.slice",
-    "numpy.ndarray", "numpy.dtype", "numpy.float64", "numpy.float32", "numpy.int64",
-    "numpy.int32", "numpy.bool_", "numpy.bool", "numpy.str_", "numpy.object_",
-    # onescan
-    "onescan.studies._clinic.OnescanModel",
-    "onescan.models._conformal.CrossConformalPlus",
-    "onescan.models._pipeline.MissingShareFilter",
-    "onescan.models.selection._selector.SequentialFeatureSelector",
-    # scikit-learn steps the pipeline options can produce
-    "sklearn.pipeline.Pipeline",
-    "sklearn.impute._base.SimpleImputer",
-    "sklearn.preprocessing._data.RobustScaler",
-    "sklearn.preprocessing._data.StandardScaler",
-    "sklearn.preprocessing._data.MinMaxScaler",
-    "sklearn.linear_model._coordinate_descent.Lasso",
-    "sklearn.linear_model._ridge.Ridge",
-    "sklearn.linear_model._base.LinearRegression",
-    "sklearn.model_selection._split.KFold",
-    # the selectors' scorers
-    "sklearn.metrics._scorer._Scorer",
-    "sklearn.metrics._scorer._PassthroughScorer",
-    "sklearn.metrics._regression.r2_score",
-    "sklearn.metrics._regression.mean_squared_error",
-    "sklearn.metrics._regression.root_mean_squared_error",
-    "sklearn.metrics._regression.mean_absolute_error",
-    "sklearn.metrics._regression.explained_variance_score",
-    "sklearn.metrics._regression.median_absolute_error",
-    # mlxtend's selector
-    "mlxtend.feature_selection.sequential_feature_selector.SequentialFeatureSelector",
-)
-
-_TRUSTED = frozenset(TRUSTED_TYPES)
-
-# Unit spelled by a column-name suffix (SPEC §1: snake_case with the unit as suffix).
-_UNIT_TOKENS: dict[str, str] = {
-    "mci": "mCi", "mbq": "MBq", "gbq": "GBq", "kbq": "kBq",
-    "g": "g", "kg": "kg", "mg": "mg", "ug": "µg", "ng": "ng", "pg": "pg",
-    "cm": "cm", "mm": "mm", "m": "m", "m2": "m²", "cm2": "cm²",
-    "ml": "mL", "l": "L", "dl": "dL", "ul": "µL", "fl": "fL",
-    "h": "h", "d": "d", "y": "y", "s": "s", "ms": "ms", "min": "min", "wk": "wk", "months": "months",
-    "gy": "Gy", "mgy": "mGy", "pct": "%", "percent": "%", "c": "°C", "hu": "HU",
-    "u": "U", "iu": "IU", "miu": "mIU", "mmol": "mmol", "umol": "µmol", "nmol": "nmol", "mol": "mol",
-    "meq": "mEq", "cells": "cells", "1e9": "10⁹", "x10e9": "10⁹", "1e12": "10¹²", "x10e12": "10¹²",
-    "1e3": "10³", "hpf": "HPF", "mmhg": "mmHg", "bpm": "/min", "n": "count",
-    "ratio": "ratio", "fraction": "fraction", "counts": "counts", "score": "score", "grade": "grade",
-}
-#: Qualifiers after the unit (``ast_u_per_l_pre``: before the dosimetric infusion).
-_QUALIFIERS = ("pre", "post")
-#: Compound suffixes the token rules cannot spell.
-_SPECIAL_SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("ml_per_min_1_73m2", "mL/min/1.73 m²"), ("per_100_wbc", "/100 WBC"), ("kg_m2", "kg/m²"),
-    ("pct_pred", "% of predicted"),
-)
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def unit_from_column(name: str) -> str:
-    """The unit a column name spells in its suffix (SPEC §1), or ``""`` when none.
-
-    ``liver_mass_g`` → ``"g"``, ``ast_pre_u_per_l`` → ``"U/L"``,
-    ``neutrophils_x10e9_per_l`` → ``"10⁹/L"``, ``bsa_m2`` → ``"m²"``,
-    ``uptake_first_liver`` → ``"fraction"`` (of the administered activity),
-    ``sex_male`` → ``"0/1"``.
-
-    Parameters
-    ----------
-    name : str
-        Column name.
-
-    Returns
-    -------
-    str
-        Unit symbol, ``"fraction"``, ``"0/1"`` for sex, or ``""`` when unknown.
-    """
-    if name.startswith(("uptake_first_", "uptake_24h_")):
-        return "fraction"
-    if name == "sex_male":
-        return "0/1"
-    tokens = name.lower().split("_")
-    while len(tokens) > 1 and tokens[-1] in _QUALIFIERS:
-        tokens = tokens[:-1]
-    stem = "_".join(tokens)
-    for suffix, unit in _SPECIAL_SUFFIXES:
-        if stem.endswith("_" + suffix):
-            return unit
-    # "<a>_per_<b>[_<c>]" (u_per_l, mg_per_dl, 1e9_per_l) and "<quantity>_per_<b>" (rate_per_min)
-    if "per" in tokens[1:]:
-        i = len(tokens) - 1 - tokens[::-1].index("per")
-        den = tokens[i + 1:]
-        if den and all(t in _UNIT_TOKENS for t in den):
-            num = _UNIT_TOKENS.get(tokens[i - 1], "") if i >= 2 else ""
-            return num + "/" + "·".join(_UNIT_TOKENS[t] for t in den)
-    last = tokens[-1] if len(tokens) > 1 else ""
-    return _UNIT_TOKENS.get(last, "")
-
-
-def card_path_for(model_path: str | Path) -> Path:
-    """Path of the model card beside a model file: ``model.skops`` → ``model.card.json``."""
-    p = Path(model_path)
-    return p.with_name(p.stem + ".card.json")
-
-
-def _jsonable(obj):
-    """Plain JSON types (NaN/inf → None, numpy scalars → Python, tuples → lists)."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer, int)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    if obj is None or isinstance(obj, str):
-        return obj
-    return str(obj)
-
-
-def _settings_dict(settings) -> dict:
-    if settings is None:
-        return {}
-    if hasattr(settings, "model_dump"):
-        return _jsonable(settings.model_dump())
-    if hasattr(settings, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return _jsonable(asdict(settings))
-    if isinstance(settings, dict):
-        return _jsonable(settings)
-    return _jsonable(vars(settings))
-
-
-def _versions() -> dict[str, str]:
-    from onescan import __version__
-
-    out = {"onescan": __version__, "python": platform.python_version()}
-    for dist in ("numpy", "scipy", "pandas", "scikit-learn", "mlxtend", "skops", "mapie", "joblib"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
-
 
 def _fmt(v: float, unit: str = "") -> str:
     s = f"{v:.4g}"
     return f"{s} {unit}" if unit and unit not in ("0/1",) else s
-
-
-def _feature_ranges(X: pd.DataFrame) -> dict[str, dict]:
-    out = {}
-    for c in X.columns:
-        s = pd.to_numeric(X[c], errors="coerce").astype(float)
-        ok = s[np.isfinite(s)]
-        out[str(c)] = {
-            "unit": unit_from_column(str(c)),
-            "min": float(ok.min()) if len(ok) else None,
-            "max": float(ok.max()) if len(ok) else None,
-            "missing_share": float(s.isna().mean()) if len(s) else None,
-        }
-    return out
-
-
-def _selected_and_coefficients(pipe) -> tuple[list[str], dict[str, float], float | None]:
-    """Selected feature names, their coefficients and the intercept of a fitted pipeline."""
-    from onescan.models._pipeline import coefficients, selected_features
-
-    try:
-        coefs = coefficients(pipe)
-    except (AttributeError, KeyError, TypeError, RuntimeError) as exc:
-        logger.debug("no coefficients for this pipeline (%s)", exc)
-        return [str(f) for f in selected_features(pipe)], {}, None
-    intercept = float(coefs.pop("(intercept)")) if "(intercept)" in coefs.index else None
-    return [str(f) for f in coefs.index], {str(k): float(v) for k, v in coefs.items()}, intercept
-
-
-def _imputed_values(pipe) -> dict[str, float]:
-    """Training medians (or means) the pipeline's imputer fills in, by feature name."""
-    steps = getattr(pipe, "named_steps", {})
-    imp = steps.get("impute") if hasattr(steps, "get") else None
-    if imp is None or imp == "passthrough" or not hasattr(imp, "statistics_"):
-        return {}
-    names = getattr(imp, "feature_names_in_", None)
-    if names is None:
-        return {}
-    return {str(n): float(v) for n, v in zip(names, imp.statistics_)}
 
 
 # --------------------------------------------------------------------------- the model
@@ -490,7 +290,7 @@ class OnescanModel:
             One row per patient (patients-table order) with :data:`OUTPUT_COLUMNS`:
             ``predicted_activity_mci`` (mCi) and ``_gbq`` (GBq), the value clipped to
             [0, ``max_activity_mci``] (mCi), the conformal interval (mCi) at
-            ``interval_level``, ``liver_dose_gy_at_capped`` = ``target_gy`` ×
+            ``interval_level``, :data:`DOSE_COLUMN` (``liver_dose_gy_at_capped``) = ``target_gy`` ×
             capped / predicted (Gy; NaN for a non-positive prediction) and ``warnings``
             (";"-separated; empty when none).
 
@@ -549,7 +349,7 @@ class OnescanModel:
             "interval_low_mci": low,
             "interval_high_mci": high,
             "interval_level": level,
-            "liver_dose_gy_at_capped": dose,
+            DOSE_COLUMN: dose,
             "warnings": warnings,
         })
         return out.loc[:, list(OUTPUT_COLUMNS)].reset_index(drop=True)
@@ -581,7 +381,7 @@ class OnescanModel:
                 msgs.append("prediction not positive: the model cannot be used for this patient")
             elif p > self.max_activity_mci:
                 msgs.append(f"prediction above the maximum activity: capped at {_fmt(self.max_activity_mci)} mCi "
-                            f"(the liver would receive {_fmt(self.target_gy * self.max_activity_mci / p)} Gy)")
+                            f"(the {_ORGAN.label} would receive {_fmt(self.target_gy * self.max_activity_mci / p)} Gy)")
             out.append("; ".join(msgs))
         return out
 
@@ -592,9 +392,9 @@ class OnescanModel:
 def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude: Iterable[str] = (),
               interval_level: float = 0.9, interval_folds: int = 10, interval_method: str = "plus",
               seed: int = 0, n_jobs: int | None = None, target_gy: float = 24.0,
-              max_activity_mci: float = 1030.0, mu_per_cm: float = 0.110,
+              max_activity_mci: float = 1030.0, mu_per_cm: float = 0.110, coefficient_unit: str = "mCi",
               card: dict | None = None) -> OnescanModel:
-    """Fit a pipeline and its CV+ intervals on a feature table (the core of :func:`train`).
+    """Fit a model and its CV+ intervals on a feature table (the core of :func:`train`).
 
     Parameters
     ----------
@@ -603,8 +403,9 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
         :func:`onescan.features._features.build_features`.
     y : array-like
         Target activity (mCi), aligned with ``X``.
-    pipeline : sklearn.pipeline.Pipeline
-        Unfitted pipeline (steps named as in :func:`onescan.models._pipeline.make_pipeline`).
+    pipeline : estimator
+        Unfitted final model, e.g. a pipeline of :func:`onescan.models._pipeline.make_pipeline`
+        or any model of :func:`onescan.models._registry.build_model`.
     schedule : str, default "first"
         Which scans the features read.
     exclude : iterable of str, default ()
@@ -625,6 +426,9 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
         Cap of the clinical prediction (mCi).
     mu_per_cm : float, default 0.110
         Attenuation coefficient used to quantify scans at prediction (cm⁻¹).
+    coefficient_unit : str, default "mCi"
+        Unit of the fitted coefficients written in the card (the registry's
+        ``ModelKind.coefficient_unit``).
     card : dict, optional
         Extra card entries (inputs, settings, cross-validation).
 
@@ -642,77 +446,76 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
     X = X.astype(float)
     conf = CrossConformalPlus(pipeline, n_folds=min(interval_folds, len(y)), shuffle=True,
                               random_state=seed, n_jobs=n_jobs, method=interval_method).fit(X, y)
-    selected, coefs, intercept = _selected_and_coefficients(conf.estimator_)
+    selected, coefs, intercept = selected_and_coefficients(conf.estimator_)
     used = [f for f in selected if coefs.get(f, 1.0) != 0.0]
-    info = _feature_ranges(X)
+    used += [f for f in direct_columns(conf.estimator_, X.columns) if f not in used]
+    info = feature_ranges(X)
     for f in info:
         info[f]["selected"] = f in selected
         info[f]["used"] = f in used
     scan_feats = [f for f in used if _SCAN_FEATURE_RE.match(f)]
     t_max = float(np.nanmax(X["first_scan_time_h"])) if "first_scan_time_h" in X.columns \
         and X["first_scan_time_h"].notna().any() else None
-    q_levels = {}
-    for lev in (0.8, 0.9, 0.95):
-        if lev <= max_level_for(len(y)):
-            from onescan.models._conformal import _corrected_quantile_level
-
-            q_levels[f"{lev:g}"] = float(np.quantile(conf.conformity_scores_,
-                                                     _corrected_quantile_level(lev, len(y)), method="lower"))
-    base_card = {
-        "format": CARD_FORMAT,
-        "card_version": CARD_VERSION,
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": _versions(),
-        "seed": int(seed),
-        "schedule": schedule,
-        "n_patients": int(len(y)),
-        "target": {"name": "prescribed_activity_mci", "unit": "mCi", "target_gy": float(target_gy),
-                   "max_activity_mci": float(max_activity_mci), "mean": float(y.mean()),
-                   "min": float(y.min()), "max": float(y.max())},
-        "features": [{"name": f, **info[f]} for f in X.columns],
-        "selected_features": selected,
-        "used_features": used,
-        "scan_features": scan_feats,
-        "coefficients": coefs,
-        "intercept": intercept,
-        "coefficients_note": "mCi per unit of the scaled feature (RobustScaler: per interquartile range); "
-                             "intercept in mCi",
-        "intervals": {
-            "method": interval_method,
-            "description": f"cross-conformal '{interval_method}' (Barber et al. 2021; 'plus' = CV+) with "
-                           f"absolute residuals, identical to MAPIE CrossConformalRegressor(method="
-                           f"'{interval_method}'); point = pipeline fitted on all patients; interval widened "
-                           "to include it",
-            "folds": int(conf.n_folds), "default_level": float(interval_level),
-            "max_level": max_level_for(len(y)),
-            "residual_quantiles_mci": q_levels,
-        },
-    }
-    base_card.update(_jsonable(card or {}))
+    model_card = build_card(X, y, conf, info=info, selected=selected, used=used, scan_features=scan_feats,
+                            coefs=coefs, intercept=intercept, coefficient_unit=coefficient_unit, seed=seed,
+                            schedule=schedule, target_gy=target_gy, max_activity_mci=max_activity_mci,
+                            interval_method=interval_method, interval_level=interval_level, extra=card)
     model = OnescanModel(
         conformal_=conf, feature_names_=[str(c) for c in X.columns], selected_features_=selected,
         used_features_=used, scan_features_=scan_feats, feature_info_=info,
-        imputed_values_=_imputed_values(conf.estimator_),
+        imputed_values_=imputed_values(conf.estimator_),
         first_scan_time_max_h=t_max, schedule=schedule, exclude=list(exclude), mu_per_cm=mu_per_cm,
         target_gy=target_gy, max_activity_mci=max_activity_mci, interval_level=interval_level,
-        card_=_jsonable(base_card),
+        card_=model_card,
     )
     logger.info("model fitted on %d patients; %d features selected", len(y), len(selected))
     return model
 
 
-def train(cohort, *, pipeline_settings=None, dose_settings=None, seed: int = 0, interval_level: float = 0.9,
-          interval_folds: int = 10, interval_method: str = "plus", cv_folds: int = 5, cv_repeats: int = 20,
-          schedule: str = "first",
+def _cross_validation(X, y, ps, ds, *, cv_folds, cv_repeats, seed, n_jobs, progress) -> dict[str, Any]:
+    """Repeated k-fold cross-validation of the whole model (SPEC §4), as a card entry."""
+    from onescan.evaluation._cv import repeated_cv
+    from onescan.models._pipeline import selected_features
+    from onescan.models._registry import build_model
+
+    cv_card: dict[str, Any] = {"folds": cv_folds, "repeats": cv_repeats, "seed": seed}
+    if cv_repeats > 0:
+        res = repeated_cv(X, y.to_numpy(), {"model": build_model(ps, ds)}, folds=cv_folds, repeats=cv_repeats,
+                          seed=seed, n_jobs=n_jobs or 1, progress=progress,
+                          selected={"model": selected_features}, cap_mci=ds.max_activity_mci)
+        cv_card["metrics"] = res.summary.get("model", {})
+        cv_card["interval_note"] = "mean over repeats and 95 % percentile interval"
+        freq = res.selection_frequency.get("model")
+        if freq is not None:
+            cv_card["selection_frequency"] = {str(k): float(v) for k, v in freq.items()}
+    return cv_card
+
+
+def _pipeline_settings(pipeline_settings, model: str | None):
+    """The pipeline settings to train with: ``pipeline_settings`` (default: the seed study's) with ``model``."""
+    from onescan.models._pipeline import PipelineSettings
+
+    ps = pipeline_settings if pipeline_settings is not None else PipelineSettings()
+    if model is None:
+        return ps
+    return PipelineSettings.model_validate({**ps.model_dump(), "model": model})
+
+
+def train(cohort, *, model: str | None = None, pipeline_settings=None, dose_settings=None, seed: int = 0,
+          interval_level: float = 0.9, interval_folds: int = 10, interval_method: str = "plus",
+          cv_folds: int = 5, cv_repeats: int = 20, schedule: str = "first",
           exclude: Iterable[str] = (), n_jobs: int | None = None,
           progress: Callable[[int], None] | None = None) -> OnescanModel:
-    """Train the published model on a whole cohort (SPEC §3–§4).
+    """Train the published model, or another final model of the registry, on a whole cohort (SPEC §3–§4).
 
     Parameters
     ----------
     cohort : onescan.contract._cohort.Cohort
         Training cohort; the target is ``prescribed_activity_mci`` or, when absent,
         the capped activity computed by the reference dosimetry (``dose_settings``).
+    model : str, optional
+        Final model, a key of :data:`onescan.models._registry.MODELS` (``"lasso"``,
+        ``"ridge"``, ``"linear"``, ``"hybrid"``); overrides ``pipeline_settings.model``.
     pipeline_settings : onescan.models._pipeline.PipelineSettings, optional
         Pipeline options (default: the seed study's).
     dose_settings : onescan.dosimetry._dose.DoseSettings, optional
@@ -744,221 +547,37 @@ def train(cohort, *, pipeline_settings=None, dose_settings=None, seed: int = 0, 
     OnescanModel
         With ``card_`` describing the training (inputs, settings, features and
         ranges, selected features and coefficients, repeated-CV performance).
+
+    Raises
+    ------
+    pydantic.ValidationError
+        When ``model`` is not a key of the registry.
     """
     from onescan.dosimetry._dose import DoseSettings
-    from onescan.evaluation._cv import repeated_cv
-    from onescan.features._features import build_features, get_target
-    from onescan.contract._io import sha256_file
-    from onescan.models._pipeline import PipelineSettings, selected_features
-    from onescan.models._registry import build_model
+    from onescan.features._features import SCHEDULES, build_features, get_target
+    from onescan.models._registry import MODELS, build_model
 
-    ps = pipeline_settings if pipeline_settings is not None else PipelineSettings()
+    ps = _pipeline_settings(pipeline_settings, model)
     ds = dose_settings if dose_settings is not None else DoseSettings()
     exclude = list(exclude)
     X = build_features(cohort, exclude=exclude, schedule=schedule, mu_per_cm=ds.mu_per_cm)
     y = get_target(cohort, ds)
     target_source = ("prescribed_activity_mci" if "prescribed_activity_mci" in cohort.patients.columns
                      else "computed by the reference dosimetry (onescan dose), capped")
-    inputs = {}
-    for which, src in cohort.sources.items():
-        entry = {"path": str(src)}
-        try:
-            if src and Path(str(src)).is_file():
-                entry["sha256"] = sha256_file(src)
-        except OSError:
-            pass
-        inputs[which] = entry
-    cv_card: dict[str, Any] = {"folds": cv_folds, "repeats": cv_repeats, "seed": seed}
-    if cv_repeats > 0:
-        res = repeated_cv(X, y.to_numpy(), {"model": build_model(ps, ds)}, folds=cv_folds, repeats=cv_repeats,
-                          seed=seed, n_jobs=n_jobs or 1, progress=progress,
-                          selected={"model": selected_features}, cap_mci=ds.max_activity_mci)
-        cv_card["metrics"] = res.summary.get("model", {})
-        cv_card["interval_note"] = "mean over repeats and 95 % percentile interval"
-        freq = res.selection_frequency.get("model")
-        if freq is not None:
-            cv_card["selection_frequency"] = {str(k): float(v) for k, v in freq.items()}
-    model = fit_model(
+    cv_card = _cross_validation(X, y, ps, ds, cv_folds=cv_folds, cv_repeats=cv_repeats, seed=seed,
+                                n_jobs=n_jobs, progress=progress)
+    fitted = fit_model(
         X, y.to_numpy(), pipeline=build_model(ps, ds), schedule=schedule, exclude=exclude,
         interval_level=interval_level, interval_folds=interval_folds, interval_method=interval_method,
         seed=seed, n_jobs=n_jobs,
         target_gy=ds.target_gy, max_activity_mci=ds.max_activity_mci, mu_per_cm=ds.mu_per_cm,
-        card={"inputs": inputs,
-              "settings": {"pipeline": _settings_dict(ps), "dose": _settings_dict(ds), "exclude": exclude},
+        coefficient_unit=MODELS[ps.model].coefficient_unit,
+        card={"inputs": input_hashes(cohort),
+              "settings": {"pipeline": settings_dict(ps), "dose": settings_dict(ds), "exclude": exclude},
               "target_source": target_source,
               "cross_validation": cv_card},
     )
     if progress is not None:
-        progress(1 + model.conformal_.n_folds)
-    from onescan.features._features import SCHEDULES
-
-    model.card_["schedule_description"] = SCHEDULES.get(schedule, schedule)
-    return model
-
-
-# --------------------------------------------------------------------------- files
-
-
-def file_types(data: bytes) -> set[str]:
-    """Every type (``module.name``) a skops file holds, read from its schema without loading it.
-
-    Parameters
-    ----------
-    data : bytes
-        Content of a ``.skops`` file.
-
-    Returns
-    -------
-    set of str
-
-    Raises
-    ------
-    ValueError
-        When the bytes are not a skops archive.
-    """
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            schema = json.loads(z.read("schema.json"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not a skops model file ({type(exc).__name__})") from exc
-    found: set[str] = set()
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            mod, cls = node.get("__module__"), node.get("__class__")
-            if isinstance(mod, str) and isinstance(cls, str):
-                found.add(f"{mod}.{cls}")
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return found
-
-
-def _foreign_types(data: bytes) -> list[str]:
-    import skops.io as sio
-
-    types = file_types(data) | set(sio.get_untrusted_types(data=data))
-    return sorted(types - _TRUSTED)
-
-
-def save_model(model: OnescanModel, path: str | Path) -> tuple[Path, Path]:
-    """Write ``model`` to ``path`` (``.skops``) and its card beside it, atomically.
-
-    Parameters
-    ----------
-    model : OnescanModel
-        A fitted model.
-    path : str or path-like
-        Destination ending in ``.skops``; the card goes to ``<stem>.card.json``.
-
-    Returns
-    -------
-    (pathlib.Path, pathlib.Path)
-        Paths of the model file and of its card.
-
-    Raises
-    ------
-    InputError
-        When ``path`` does not end in ``.skops``.
-    TypeError
-        When the model holds a type outside :data:`TRUSTED_TYPES` (nothing is written).
-    """
-    import skops.io as sio
-
-    from onescan.contract._io import atomic_write_bytes, atomic_write_text
-
-    p = Path(path)
-    if p.suffix.lower() != ".skops":
-        raise InputError(Problem(str(p), "a model file name must end in .skops"))
-    if not isinstance(model, OnescanModel):
-        raise TypeError(f"expected an OnescanModel, got {type(model).__name__}")
-    card_seen = model.card
-    model.card = None  # the card lives beside the file, not inside it
-    try:
-        data = sio.dumps(model)
-    finally:
-        model.card = card_seen
-    foreign = _foreign_types(data)
-    if foreign:
-        raise TypeError("this model holds types outside onescan's allow-list and cannot be saved safely: "
-                        + ", ".join(foreign))
-    import hashlib
-
-    card = dict(model.card_)
-    card["model_file"] = p.name
-    card["model_sha256"] = hashlib.sha256(data).hexdigest()
-    card["types_in_file"] = sorted(file_types(data))  # informative; trust comes from TRUSTED_TYPES
-    cp = card_path_for(p)
-    atomic_write_bytes(p, data)
-    atomic_write_text(cp, json.dumps(_jsonable(card), indent=2, ensure_ascii=False) + "\n")
-    model.card = card
-    logger.info("model written (%d bytes) with its card", len(data))
-    return p, cp
-
-
-def load_model(path: str | Path) -> OnescanModel:
-    """Read a model written by :func:`save_model`, refusing anything unsafe or altered.
-
-    The file is never unpickled: ``skops.io.load`` rebuilds it from its schema,
-    trusting only :data:`TRUSTED_TYPES`.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The ``.skops`` file; its card ``<stem>.card.json`` must be beside it.
-
-    Returns
-    -------
-    OnescanModel
-        With ``card`` set to the card read from disk.
-
-    Raises
-    ------
-    InputError
-        Missing file or card, unreadable card, SHA-256 of the file ≠ the card's, a type
-        outside the allow-list, or a file that is not an onescan model.
-    """
-    import hashlib
-
-    import skops.io as sio
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(Problem(str(p), "model file not found"))
-    cp = card_path_for(p)
-    if not cp.is_file():
-        raise InputError(Problem(str(p), f"refusing to load: its model card {cp.name} is missing (a model is "
-                                         "only accepted with the card written beside it by onescan train)"))
-    try:
-        card = json.loads(cp.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(Problem(str(cp), f"unreadable model card: {exc}")) from exc
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT or "model_sha256" not in card:
-        raise InputError(Problem(str(cp), "not an onescan model card (no format / model_sha256)"))
-    data = p.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != card["model_sha256"]:
-        raise InputError(Problem(str(p), "refusing to load: the file's SHA-256 does not match its model card "
-                                         f"(file {digest[:12]}…, card {str(card['model_sha256'])[:12]}…); "
-                                         "the model was altered or replaced"))
-    try:
-        foreign = _foreign_types(data)
-    except ValueError as exc:
-        raise InputError(Problem(str(p), f"refusing to load: {exc}")) from exc
-    except Exception as exc:  # skops schema errors on a malformed archive
-        raise InputError(Problem(str(p), f"refusing to load: unreadable skops file "
-                                         f"({type(exc).__name__}: {exc})")) from exc
-    if foreign:
-        raise InputError(Problem(str(p), "refusing to load: the file holds types outside onescan's allow-list: "
-                                         + ", ".join(foreign)))
-    try:
-        model = sio.loads(data, trusted=list(TRUSTED_TYPES))
-    except Exception as exc:  # skops raises UntrustedTypesFoundException, TypeError, ValueError …
-        raise InputError(Problem(str(p), f"refusing to load: {type(exc).__name__}: {exc}")) from exc
-    if not isinstance(model, OnescanModel) or not isinstance(getattr(model, "conformal_", None),
-                                                             CrossConformalPlus):
-        raise InputError(Problem(str(p), f"not an onescan model (it holds a {type(model).__name__})"))
-    model.card = card
-    logger.info("model loaded (trained on %d patients)", model.n_train_)
-    return model
+        progress(1 + fitted.conformal_.n_folds)
+    fitted.card_["schedule_description"] = SCHEDULES.get(schedule, schedule)
+    return fitted

@@ -14,12 +14,10 @@ report shows; :func:`onescan.report.write_outputs` writes ``report.html`` (rende
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
 import math
-import platform
 from dataclasses import dataclass, field
-from importlib import metadata
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -27,6 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from onescan._provenance import jsonable as _clean, settings_dict as _settings_dict, versions
 from onescan.models._baselines import STP_COLUMNS, LinearOnColumn, SingleTimePointDosimetry
 from onescan.contract._errors import InputError, Problem
 from onescan.evaluation._cv import published_split, regression_metrics, repeated_cv, calibration, bland_altman
@@ -105,15 +104,8 @@ class ReproduceResult:
     plot_data: dict = field(default_factory=dict)
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("onescan", "numpy", "pandas", "scipy", "scikit-learn", "mlxtend", "radioactivedecay",
-                "matplotlib", "jinja2", "joblib"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+_versions = partial(versions, ("python", "onescan", "numpy", "pandas", "scipy", "scikit-learn", "mlxtend",
+                               "radioactivedecay", "matplotlib", "jinja2", "joblib"))
 
 
 def _inputs(cohort) -> dict:
@@ -127,36 +119,6 @@ def _inputs(cohort) -> dict:
             entry["sha256"] = sha256_file(src)
         out[key] = entry
     return out
-
-
-def _settings_dict(obj) -> dict:
-    if obj is None:
-        return {}
-    if hasattr(obj, "model_dump"):
-        d = obj.model_dump(mode="json")
-    elif hasattr(obj, "__dataclass_fields__"):
-        import dataclasses
-
-        d = dataclasses.asdict(obj)
-    else:
-        d = dict(vars(obj))
-    return json.loads(json.dumps(d, default=str))
-
-
-def _clean(o):
-    """Make ``o`` strictly JSON-serialisable (NaN/inf → None, numpy → Python)."""
-    if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (float, np.floating)):
-        f = float(o)
-        return f if math.isfinite(f) else None
-    if isinstance(o, np.ndarray):
-        return _clean(o.tolist())
-    return o
 
 
 def _cohort_summary(cohort, X: pd.DataFrame, y: pd.Series, dose: pd.DataFrame, cap: float) -> dict:

@@ -53,12 +53,11 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import logging
 import math
-import platform
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -67,6 +66,7 @@ import pandas as pd
 from sklearn.utils.parallel import Parallel, delayed  # carries sklearn config and warning filters to workers
 from sklearn.model_selection import RepeatedKFold
 
+from onescan._provenance import jsonable as _jsonable, settings_dict as _settings_dict, versions
 from onescan.dosimetry._stp import hanscheid_tiac_h, population_half_life_h, stp_tiac_h, two_point_tiac_h
 
 __all__ = [
@@ -559,24 +559,7 @@ class ScheduleResult:
     reference_mci: np.ndarray | None = None
 
 
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for pkg in ("onescan", "numpy", "pandas", "scikit-learn", "mlxtend", "joblib", "scipy"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
-
-
-def _settings_dict(obj) -> dict:
-    if obj is None:
-        return {}
-    if hasattr(obj, "model_dump"):
-        return json.loads(obj.model_dump_json())
-    return dict(obj.__dict__)
+_versions = partial(versions, ("python", "onescan", "numpy", "pandas", "scikit-learn", "mlxtend", "joblib", "scipy"))
 
 
 def _table(metrics: dict) -> pd.DataFrame:
@@ -762,16 +745,3 @@ def schedule_study(cohort=None, settings: ScheduleSettings | None = None, *, pip
 
 
 # ----------------------------------------------------------------------------- outputs
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    return obj
