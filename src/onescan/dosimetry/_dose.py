@@ -1,7 +1,7 @@
 """MIRD liver dosimetry and the prescribed therapeutic activity (SPEC §2).
 
 Chain: scans → :func:`onescan.dosimetry._quantify.quantify` (fraction of administered
-activity per region and time) → :func:`onescan.dosimetry._fitting.fit_tacs` (liver
+activity per region and time) → :func:`onescan.dosimetry.tac.fit_tacs` (liver
 time–activity curve and TIAC, h) → S-value scaled to the patient's liver mass
 (:mod:`onescan.dosimetry._physics`) → absorbed dose per administered activity
 
@@ -23,7 +23,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from onescan.contract._errors import InputError, Problem
-from onescan.dosimetry._fitting import TacFit, fit_tacs
+from onescan.dosimetry.tac import TacFit, fit_tacs
 from onescan.dosimetry._physics import SValueTable, lambda_phys_per_h, load_s_values, s_value_mgy_per_mbq_s
 from onescan.dosimetry._quantify import quantify
 from onescan.contract._units import LIVER_DENSITY_G_PER_ML, MBQ_PER_MCI, SECONDS_PER_HOUR
@@ -272,7 +272,7 @@ def _liver_mass(patients: pd.DataFrame) -> np.ndarray:
 
 def compute_dose_details(patients: pd.DataFrame, scans: pd.DataFrame,
                          settings: DoseSettings | None = None) -> tuple[pd.DataFrame, TacFit]:
-    """Like :func:`compute_dose`, also returning the :class:`~onescan.dosimetry._fitting.TacFit` of the liver."""
+    """Like :func:`compute_dose`, also returning the :class:`~onescan.dosimetry.tac.TacFit` of the liver."""
     settings = _settings(settings)
     table = settings.s_table()
     lam_phys = settings.lambda_phys_per_h()
@@ -341,7 +341,7 @@ def compute_dose(patients: pd.DataFrame, scans: pd.DataFrame, settings: DoseSett
         S (mGy/(MBq·s)), dose (Gy/mCi), prescribed activity (mCi, capped mCi, GBq),
         fit model, r², and ``;``-joined flags. A doubtful patient is flagged, never dropped;
         activities are NaN where the dosimetry failed. Flags: those of
-        :func:`onescan.dosimetry._fitting.fit_tacs` (``few_points``, ``fit_failed``,
+        :func:`onescan.dosimetry.tac.fit_tacs` (``few_points``, ``fit_failed``,
         ``fit_not_converged``, ``lambda_at_physical_bound``, ``uptake_rising``,
         ``low_r2``) and ``no_liver_data``, ``no_liver_mass``,
         ``unquantified_liver_points`` (liver counts without a usable first
