@@ -250,3 +250,88 @@ def test_activity_proportional_to_liver_mass_for_linear_scaling(tiac, m, k, targ
 
 def test_nonpositive_tiac_gives_nan_activity():
     assert np.isnan(activity_for_target_mci(np.array([0.0, np.nan]), 1800.0)).all()
+
+
+# ----------------------------------------------------------------- the organ is a parameter
+
+
+def _spleen():
+    from onescan.contract._organs import Organ
+
+    return Organ(key="spleen", region="spleen", label="spleen", density_g_per_ml=1.04, reference_mass_g=150.0,
+                 dose_limiting=False, source_text="test organ")
+
+
+def _two_organ_s_values(tmp_path):
+    path = tmp_path / "s.csv"
+    pd.DataFrame([dict(nuclide="I-131", source="liver", target="liver", reference_mass_g=1800.0,
+                       s_np_mgy_per_mbq_s=S_NP_REF, s_p_mgy_per_mbq_s=S_P_REF),
+                  dict(nuclide="I-131", source="spleen", target="spleen", reference_mass_g=150.0,
+                       s_np_mgy_per_mbq_s=12 * S_NP_REF, s_p_mgy_per_mbq_s=8 * S_P_REF)]).to_csv(path, index=False)
+    return path
+
+
+def test_default_organ_is_the_dose_limiting_organ():
+    from onescan.contract._organs import limiting_organ
+    from onescan.dosimetry._dose import dose_columns
+
+    liver = limiting_organ()
+    p, s = counts_cohort()
+    default = compute_dose(p, s)
+    for organs in (liver, liver.key, [liver.key]):
+        pd.testing.assert_frame_equal(compute_dose(p, s, organs=organs), default)
+    assert dose_columns() == DOSE_COLUMNS == dose_columns(liver)
+    assert DOSE_COLUMNS[1:6] == tuple(liver.column(q) for q in ("uptake_first", "tiac_h", "effective_half_life_h",
+                                                               "s_value_mgy_per_mbq_s", "dose_gy_per_mci"))
+    with pytest.raises(KeyError, match="unknown organ"):
+        compute_dose(p, s, organs="pancreas")
+
+
+def test_other_organ_columns_mass_and_flags(tmp_path):
+    from onescan.dosimetry._dose import dose_columns, organ_mass_g
+
+    spleen = _spleen()
+    p, s = counts_cohort()
+    p = p.assign(spleen_volume_ml=[140.0, np.nan])
+    np.testing.assert_array_equal(organ_mass_g(p, spleen), [140.0 * 1.04, np.nan])
+    with pytest.raises(InputError, match="needs spleen_mass_g or spleen_volume_ml"):
+        organ_mass_g(p.drop(columns="spleen_volume_ml"), spleen)
+    cfg = DoseSettings(s_values=_two_organ_s_values(tmp_path))
+    got = compute_dose(p, s, cfg, organs=spleen)
+    assert list(got.columns) == list(dose_columns(spleen))
+    assert "spleen_tiac_h" in got.columns and "liver_tiac_h" not in got.columns
+    # spleen fraction 0.01·exp(−0.02 t): TIAC = 0.5 h
+    assert got.loc[0, "spleen_tiac_h"] == pytest.approx(0.01 / 0.02, rel=1e-6)
+    expect = activity_for_target_mci(0.5, 140.0 * 1.04, cfg, organ=spleen)
+    assert got.loc[0, "prescribed_activity_mci"] == pytest.approx(float(expect), rel=1e-6)
+    assert got.loc[1, "flags"] == "no_spleen_mass" and np.isnan(got.loc[1, "prescribed_activity_mci"])
+
+
+def test_several_organs_prescription_limited_by_the_first_to_reach_target(tmp_path):
+    from onescan.contract._organs import limiting_organ
+
+    liver, spleen = limiting_organ(), _spleen()
+    p, s = counts_cohort()
+    p = p.assign(spleen_mass_g=[150.0, 150.0])
+    cfg = DoseSettings(s_values=_two_organ_s_values(tmp_path), max_activity_mci=1e9)
+    both = compute_dose(p, s, cfg, organs=[liver, spleen])
+    one = {o.key: compute_dose(p, s, cfg, organs=o) for o in (liver, spleen)}
+    for o in (liver, spleen):
+        pd.testing.assert_series_equal(both[o.column("tiac_h")], one[o.key][o.column("tiac_h")])
+        assert both[o.column("fit_model")].tolist() == one[o.key]["fit_model"].tolist()
+    np.testing.assert_array_equal(both["prescribed_activity_mci"],
+                                  np.minimum(one["liver"]["prescribed_activity_mci"],
+                                             one["spleen"]["prescribed_activity_mci"]))
+    assert "fit_model" not in both.columns
+    with pytest.raises(ValueError, match="twice"):
+        compute_dose(p, s, cfg, organs=[spleen, spleen])
+
+
+def test_flags_are_built_from_the_organ_key():
+    from onescan.contract._organs import limiting_organ
+
+    key = limiting_organ().key
+    p, s = fraction_cohort()
+    s = s[~((s["patient_id"] == "P2") & (s["region"] == key))]
+    got = compute_dose(p, s)
+    assert got.loc[1, "flags"].split(";")[0] == f"no_{key}_data"

@@ -21,6 +21,7 @@ from typing import Annotated, Optional
 import typer
 
 from onescan.contract._errors import InputError, Problem
+from onescan.dosimetry.tac import FIT_METHODS
 
 __all__ = [
     "CohortDirArg",
@@ -40,13 +41,9 @@ __all__ = [
 ]
 
 
-class FitMethod(str, Enum):
-    """Time–activity curve models (SPEC §2.2)."""
-
-    monoexp = "monoexp"
-    loglinear = "loglinear"
-    trapezoid = "trapezoid"
-    auto = "auto"
+#: Time–activity curve models (SPEC §2.2): the keys of the registry ``onescan.dosimetry.tac.TAC_MODELS``.
+FitMethod = Enum("FitMethod", {name: name for name in FIT_METHODS}, type=str, module=__name__)
+FitMethod.__doc__ = "Time–activity curve models (SPEC §2.2), from the registry of onescan.dosimetry.tac."
 
 
 class MassScaling(str, Enum):

@@ -2,7 +2,7 @@
 
 from onescan._lazy import lazy_exports
 
-__all__ = ["DoseSettings", "DOSE_COLUMNS", "make_dose_settings", "compute_dose", "dose_gy_per_mci", "activity_for_target_mci", "TacFit", "fit_tacs", "FIT_METHODS", "half_life_h", "lambda_phys_per_h", "load_s_values", "s_value_mgy_per_mbq_s", "MASS_SCALINGS", "quantify", "DEFAULT_MU_PER_CM"]
+__all__ = ["DoseSettings", "DOSE_COLUMNS", "make_dose_settings", "compute_dose", "dose_gy_per_mci", "activity_for_target_mci", "TacFit", "fit_tacs", "FIT_METHODS", "TAC_MODELS", "TacModel", "dose_columns", "organ_mass_g", "half_life_h", "lambda_phys_per_h", "load_s_values", "s_value_mgy_per_mbq_s", "MASS_SCALINGS", "quantify", "DEFAULT_MU_PER_CM"]
 
 __getattr__ = lazy_exports(__name__, {
     "DoseSettings": "onescan.dosimetry._dose",
@@ -11,9 +11,13 @@ __getattr__ = lazy_exports(__name__, {
     "compute_dose": "onescan.dosimetry._dose",
     "dose_gy_per_mci": "onescan.dosimetry._dose",
     "activity_for_target_mci": "onescan.dosimetry._dose",
-    "TacFit": "onescan.dosimetry._fitting",
-    "fit_tacs": "onescan.dosimetry._fitting",
-    "FIT_METHODS": "onescan.dosimetry._fitting",
+    "TacFit": "onescan.dosimetry.tac",
+    "fit_tacs": "onescan.dosimetry.tac",
+    "FIT_METHODS": "onescan.dosimetry.tac",
+    "TAC_MODELS": "onescan.dosimetry.tac",
+    "TacModel": "onescan.dosimetry.tac",
+    "dose_columns": "onescan.dosimetry._dose",
+    "organ_mass_g": "onescan.dosimetry._dose",
     "half_life_h": "onescan.dosimetry._physics",
     "lambda_phys_per_h": "onescan.dosimetry._physics",
     "load_s_values": "onescan.dosimetry._physics",

@@ -1,21 +1,26 @@
-"""MIRD liver dosimetry and the prescribed therapeutic activity (SPEC §2).
+"""MIRD organ dosimetry and the prescribed therapeutic activity (SPEC §2).
 
 Chain: scans → :func:`onescan.dosimetry._quantify.quantify` (fraction of administered
-activity per region and time) → :func:`onescan.dosimetry._fitting.fit_tacs` (liver
-time–activity curve and TIAC, h) → S-value scaled to the patient's liver mass
+activity per region and time) → :func:`onescan.dosimetry.tac.fit_tacs` (the organ's
+time–activity curve and TIAC, h) → S-value scaled to the patient's organ mass
 (:mod:`onescan.dosimetry._physics`) → absorbed dose per administered activity
 
     D/A₀ [Gy/MBq] = TIAC [h] × 3600 s/h × S [mGy/(MBq·s)] / 1000 mGy/Gy
 
 → prescribed activity = target dose / (D/A₀), in mCi (1 mCi = 37 MBq) and GBq,
 and the activity capped at the maximum manufactured activity.
+
+The organ is a parameter (:class:`onescan.contract._organs.Organ`); the default is the
+dose-limiting organ of the organ registry (``data/organs.csv``), and every organ column
+name is built from it (``Organ.column("tiac_h")``, ``Organ.mass_column`` …).
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -23,39 +28,98 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from onescan.contract._errors import InputError, Problem
-from onescan.dosimetry._fitting import TacFit, fit_tacs
-from onescan.dosimetry._physics import SValueTable, lambda_phys_per_h, load_s_values, s_value_mgy_per_mbq_s
+from onescan.contract._organs import Organ, limiting_organ
+from onescan.contract._organs import organ as organ_by_key
+from onescan.contract._units import MBQ_PER_MCI, SECONDS_PER_HOUR
+from onescan.dosimetry._physics import (
+    MASS_SCALINGS,
+    SValueTable,
+    lambda_phys_per_h,
+    load_s_values,
+    s_value_mgy_per_mbq_s,
+)
 from onescan.dosimetry._quantify import quantify
-from onescan.contract._units import LIVER_DENSITY_G_PER_ML, MBQ_PER_MCI, SECONDS_PER_HOUR
+from onescan.dosimetry.tac import FIT_METHODS, TacFit, fit_tacs
 
 __all__ = [
     "DoseSettings",
     "DOSE_COLUMNS",
+    "ORGAN_QUANTITIES",
+    "dose_columns",
+    "organ_mass_g",
     "make_dose_settings",
     "dose_gy_per_mbq",
     "dose_gy_per_mci",
     "activity_for_target_mci",
     "compute_dose",
+    "compute_dose_details",
     "tac_arrays",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Output columns of :func:`compute_dose` / ``onescan dose`` (SPEC §2), in order.
-DOSE_COLUMNS = (
-    "patient_id",
-    "liver_uptake_first",
-    "liver_tiac_h",
-    "liver_effective_half_life_h",
-    "liver_s_value_mgy_per_mbq_s",
-    "liver_dose_gy_per_mci",
-    "prescribed_activity_mci",
-    "prescribed_activity_capped_mci",
-    "prescribed_activity_gbq",
-    "fit_model",
-    "fit_r2",
-    "flags",
+OrganLike = Union[Organ, str]
+
+#: Per-organ output quantities, in column order (column ``<organ>_<quantity>``).
+ORGAN_QUANTITIES = (
+    "uptake_first",
+    "tiac_h",
+    "effective_half_life_h",
+    "s_value_mgy_per_mbq_s",
+    "dose_gy_per_mci",
 )
+
+#: The prescription columns (mCi, mCi capped, GBq).
+PRESCRIPTION_COLUMNS = ("prescribed_activity_mci", "prescribed_activity_capped_mci", "prescribed_activity_gbq")
+
+#: Fit columns (one organ: as named; several: ``<organ>_fit_model`` …).
+FIT_COLUMNS = ("fit_model", "fit_r2")
+
+
+def _organ_list(organs: OrganLike | Sequence[OrganLike] | None = None) -> list[Organ]:
+    """The organs asked for: ``None`` → the dose-limiting organ; keys are looked up in the registry."""
+    if organs is None:
+        return [limiting_organ()]
+    items = [organs] if isinstance(organs, (Organ, str)) else list(organs)
+    out = [o if isinstance(o, Organ) else organ_by_key(str(o)) for o in items]
+    if not out:
+        raise ValueError("organs must name at least one organ")
+    if len({o.key for o in out}) != len(out):
+        raise ValueError(f"organs listed twice: {', '.join(o.key for o in out)}")
+    return out
+
+
+def _one_organ(organ: OrganLike | None) -> Organ:
+    return _organ_list(organ)[0] if organ is not None else limiting_organ()
+
+
+def dose_columns(organs: OrganLike | Sequence[OrganLike] | None = None) -> tuple[str, ...]:
+    """Output columns of :func:`compute_dose` for ``organs``, in order.
+
+    Parameters
+    ----------
+    organs : Organ, str, sequence of them, or None
+        ``None``: the dose-limiting organ (the columns of :data:`DOSE_COLUMNS`).
+
+    Returns
+    -------
+    tuple of str
+        ``patient_id``, the :data:`ORGAN_QUANTITIES` of each organ, the prescription,
+        the fit model and r² (per organ when several) and ``flags``.
+    """
+    orgs = _organ_list(organs)
+    cols = ["patient_id"]
+    for o in orgs:
+        cols += [o.column(q) for q in ORGAN_QUANTITIES]
+    cols += PRESCRIPTION_COLUMNS
+    cols += FIT_COLUMNS if len(orgs) == 1 else [o.column(c) for o in orgs for c in FIT_COLUMNS]
+    cols.append("flags")
+    return tuple(cols)
+
+
+#: Output columns of :func:`compute_dose` / ``onescan dose`` (SPEC §2) for the
+#: dose-limiting organ, in order.
+DOSE_COLUMNS = dose_columns()
 
 #: Command-line spelling of each setting (for error messages).
 OPTION_NAMES = {
@@ -75,15 +139,16 @@ class DoseSettings(BaseModel):
     Parameters
     ----------
     fit : {"monoexp", "loglinear", "trapezoid", "auto"}
-        Liver time–activity curve model (SPEC §2.2).
+        Time–activity curve model (SPEC §2.2), a key of
+        :data:`onescan.dosimetry.tac.TAC_MODELS`.
     mass_scaling : {"split", "linear", "none"}
-        S-value scaling to the patient's liver mass (SPEC §2.4).
+        S-value scaling to the patient's organ mass (SPEC §2.4).
     s_values : Path or None
         User S-value file; ``None`` uses the shipped ICRP 107 / ICRP 89 values.
     mu_per_cm : float
         Linear attenuation coefficient for the thickness correction, 1/cm (> 0).
     target_gy : float
-        Target liver absorbed dose, Gy (> 0).
+        Target absorbed dose of the organ, Gy (> 0).
     max_activity_mci : float
         Maximum manufactured activity, mCi (> 0), for the capped prescription.
     nuclide : str
@@ -92,8 +157,8 @@ class DoseSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    fit: Literal["monoexp", "loglinear", "trapezoid", "auto"] = "monoexp"
-    mass_scaling: Literal["split", "linear", "none"] = "split"
+    fit: Literal[FIT_METHODS] = "monoexp"
+    mass_scaling: Literal[MASS_SCALINGS] = "split"
     s_values: Path | None = None
     mu_per_cm: float = Field(0.110, gt=0, allow_inf_nan=False)
     target_gy: float = Field(24.0, gt=0, allow_inf_nan=False)
@@ -111,9 +176,16 @@ class DoseSettings(BaseModel):
             raise ValueError(exc.problems[0].message) from None
         return v
 
-    def s_table(self) -> SValueTable:
-        """The S-value table these settings select (InputError on a bad file)."""
-        return load_s_values(self.s_values, nuclide=self.nuclide)
+    def s_table(self, organ: OrganLike | None = None) -> SValueTable:
+        """The S-value table these settings select for ``organ`` (InputError on a bad file).
+
+        Parameters
+        ----------
+        organ : Organ, str or None
+            Source and target organ of the self-dose; ``None``: the dose-limiting organ.
+        """
+        o = _one_organ(organ)
+        return load_s_values(self.s_values, nuclide=self.nuclide, source=o.key, target=o.key)
 
     def lambda_phys_per_h(self) -> float:
         """Physical decay constant of :attr:`nuclide`, 1/h."""
@@ -163,20 +235,22 @@ def _settings(settings) -> DoseSettings:
     raise TypeError(f"settings must be DoseSettings, dict or None, not {type(settings).__name__}")
 
 
-def dose_gy_per_mbq(tiac_h, liver_mass_g, settings: DoseSettings | None = None,
-                    table: SValueTable | None = None) -> np.ndarray:
-    """Liver absorbed dose per administered activity.
+def dose_gy_per_mbq(tiac_h, mass_g, settings: DoseSettings | None = None,
+                    table: SValueTable | None = None, *, organ: OrganLike | None = None) -> np.ndarray:
+    """Organ absorbed dose per administered activity (self-dose).
 
     Parameters
     ----------
     tiac_h : float or array-like
-        Liver time-integrated activity coefficient, h.
-    liver_mass_g : float or array-like
-        Liver mass, g.
+        The organ's time-integrated activity coefficient, h.
+    mass_g : float or array-like
+        The organ's mass, g.
     settings : DoseSettings or None
         Mass scaling and S-value source.
     table : SValueTable or None
-        Pre-loaded S-values (else ``settings.s_table()``).
+        Pre-loaded S-values (else ``settings.s_table(organ)``).
+    organ : Organ, str or None
+        The organ (selects the S-values); ``None``: the dose-limiting organ.
 
     Returns
     -------
@@ -184,25 +258,26 @@ def dose_gy_per_mbq(tiac_h, liver_mass_g, settings: DoseSettings | None = None,
         D/A₀ in Gy/MBq = TIAC·3600·S/1000.
     """
     settings = _settings(settings)
-    table = table if table is not None else settings.s_table()
-    s = s_value_mgy_per_mbq_s(liver_mass_g, settings.mass_scaling, table)
+    table = table if table is not None else settings.s_table(organ)
+    s = s_value_mgy_per_mbq_s(mass_g, settings.mass_scaling, table)
     return np.asarray(tiac_h, dtype=float) * SECONDS_PER_HOUR * s / 1000.0
 
 
-def dose_gy_per_mci(tiac_h, liver_mass_g, settings: DoseSettings | None = None,
-                    table: SValueTable | None = None) -> np.ndarray:
-    """Liver absorbed dose per administered activity in Gy/mCi (= Gy/MBq × 37).
+def dose_gy_per_mci(tiac_h, mass_g, settings: DoseSettings | None = None,
+                    table: SValueTable | None = None, *, organ: OrganLike | None = None) -> np.ndarray:
+    """Organ absorbed dose per administered activity in Gy/mCi (= Gy/MBq × 37).
 
-    Parameters are those of :func:`dose_gy_per_mbq`.
+    Parameters are those of :func:`dose_gy_per_mbq` (``mass_g``: the organ mass, g).
     """
-    return dose_gy_per_mbq(tiac_h, liver_mass_g, settings, table) * MBQ_PER_MCI
+    return dose_gy_per_mbq(tiac_h, mass_g, settings, table, organ=organ) * MBQ_PER_MCI
 
 
-def activity_for_target_mci(tiac_h, liver_mass_g, settings: DoseSettings | None = None,
-                            table: SValueTable | None = None) -> np.ndarray:
-    """Administered activity that gives ``settings.target_gy`` to the liver, mCi (uncapped).
+def activity_for_target_mci(tiac_h, mass_g, settings: DoseSettings | None = None,
+                            table: SValueTable | None = None, *, organ: OrganLike | None = None) -> np.ndarray:
+    """Administered activity that gives ``settings.target_gy`` to the organ, mCi (uncapped).
 
-    Parameters are those of :func:`dose_gy_per_mbq`.
+    Parameters are those of :func:`dose_gy_per_mbq` (``tiac_h`` in h, ``mass_g`` the organ
+    mass in g; ``organ`` defaults to the dose-limiting organ).
 
     Returns
     -------
@@ -210,12 +285,12 @@ def activity_for_target_mci(tiac_h, liver_mass_g, settings: DoseSettings | None 
         target_gy / (D/A₀ in Gy/mCi); NaN where the dose per activity is not positive.
     """
     settings = _settings(settings)
-    d = dose_gy_per_mci(tiac_h, liver_mass_g, settings, table)
+    d = dose_gy_per_mci(tiac_h, mass_g, settings, table, organ=organ)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(d > 0, settings.target_gy / d, np.nan)
 
 
-def tac_arrays(q: pd.DataFrame, patient_ids, region: str = "liver") -> tuple[np.ndarray, np.ndarray]:
+def tac_arrays(q: pd.DataFrame, patient_ids, region: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pivot quantified rows of one region into NaN-padded (patients × points) arrays.
 
     Parameters
@@ -225,8 +300,8 @@ def tac_arrays(q: pd.DataFrame, patient_ids, region: str = "liver") -> tuple[np.
         ``region``, ``fraction``).
     patient_ids : sequence of str
         Row order of the result.
-    region : str
-        Region to pivot.
+    region : str or None
+        Region to pivot; ``None``: the region of the dose-limiting organ.
 
     Returns
     -------
@@ -234,6 +309,8 @@ def tac_arrays(q: pd.DataFrame, patient_ids, region: str = "liver") -> tuple[np.
         Times (h) and fractions sorted by time per patient, NaN padded; a patient
         without rows of ``region`` is all NaN.
     """
+    if region is None:
+        region = limiting_organ().region
     ids = pd.Index(pd.Series(patient_ids, dtype=str))
     sub = q[(q["region"] == region) & np.isfinite(q["time_h"].to_numpy(dtype=float))]
     code = ids.get_indexer(sub["patient_id"].astype(str))
@@ -256,95 +333,143 @@ def tac_arrays(q: pd.DataFrame, patient_ids, region: str = "liver") -> tuple[np.
     return tt, ff
 
 
-def _liver_mass(patients: pd.DataFrame) -> np.ndarray:
-    if "liver_mass_g" in patients.columns:
-        m = pd.to_numeric(patients["liver_mass_g"], errors="coerce").to_numpy(dtype=float)
-        if "liver_volume_ml" in patients.columns:
-            v = pd.to_numeric(patients["liver_volume_ml"], errors="coerce").to_numpy(dtype=float)
-            m = np.where(np.isnan(m), v * LIVER_DENSITY_G_PER_ML, m)
+def organ_mass_g(patients: pd.DataFrame, organ: OrganLike | None = None) -> np.ndarray:
+    """The organ mass of every patient, g.
+
+    Parameters
+    ----------
+    patients : pandas.DataFrame
+        Patients table with the organ's mass column (``<organ>_mass_g``, g) and/or volume
+        column (``<organ>_volume_ml``, ml; mass = volume × the organ's density in g/ml
+        where the mass is missing).
+    organ : Organ, str or None
+        ``None``: the dose-limiting organ.
+
+    Returns
+    -------
+    numpy.ndarray
+        Mass in g (NaN where unknown).
+
+    Raises
+    ------
+    InputError
+        When the table has neither column.
+    """
+    o = _one_organ(organ)
+    mass_col, vol_col = o.mass_column, o.volume_column
+    if mass_col in patients.columns:
+        m = pd.to_numeric(patients[mass_col], errors="coerce").to_numpy(dtype=float)
+        if vol_col in patients.columns:
+            v = pd.to_numeric(patients[vol_col], errors="coerce").to_numpy(dtype=float)
+            m = np.where(np.isnan(m), v * o.density_g_per_ml, m)
         return m
-    if "liver_volume_ml" in patients.columns:
-        v = pd.to_numeric(patients["liver_volume_ml"], errors="coerce").to_numpy(dtype=float)
-        return v * LIVER_DENSITY_G_PER_ML
-    raise InputError(Problem("<patients>", "needs liver_mass_g or liver_volume_ml for the dosimetry",
-                             column="liver_mass_g"))
+    if vol_col in patients.columns:
+        v = pd.to_numeric(patients[vol_col], errors="coerce").to_numpy(dtype=float)
+        return v * o.density_g_per_ml
+    raise InputError(Problem("<patients>", f"needs {mass_col} or {vol_col} for the dosimetry",
+                             column=mass_col))
 
 
-def compute_dose_details(patients: pd.DataFrame, scans: pd.DataFrame,
-                         settings: DoseSettings | None = None) -> tuple[pd.DataFrame, TacFit]:
-    """Like :func:`compute_dose`, also returning the :class:`~onescan.dosimetry._fitting.TacFit` of the liver."""
-    settings = _settings(settings)
-    table = settings.s_table()
-    lam_phys = settings.lambda_phys_per_h()
-    ids = patients["patient_id"].astype(str).to_numpy()
-    q = quantify(scans, mu_per_cm=settings.mu_per_cm, lambda_phys_per_h=lam_phys)
-    t, f = tac_arrays(q, ids, "liver")
+@dataclass
+class _OrganDose:
+    """The dosimetry of one organ: its output columns, fit, uncapped activity (mCi) and flags."""
+
+    columns: dict[str, np.ndarray]
+    fit: TacFit
+    activity_mci: np.ndarray
+    flags: list[list[str]]
+
+
+def _organ_flags(o: Organ, fit: TacFit, t, f, mass, prefix_fit_flags: bool) -> list[list[str]]:
+    flags = [[f"{o.key}:{c}" for c in x] if prefix_fit_flags else list(x) for x in fit.flags]
+    for i in np.flatnonzero(~np.isfinite(t).any(axis=1)):
+        flags[i].insert(0, f"no_{o.key}_data")
+    for i in np.flatnonzero(~(mass > 0)):
+        flags[i].append(f"no_{o.key}_mass")
+    # organ rows whose fraction could not be computed (no usable first whole-body scan)
+    for i in np.flatnonzero((np.isfinite(t) & ~np.isfinite(f)).any(axis=1)):
+        flags[i].append(f"unquantified_{o.key}_points")
+    return flags
+
+
+def _organ_dose(o: Organ, table: SValueTable, q: pd.DataFrame, ids, patients: pd.DataFrame,
+                settings: DoseSettings, lam_phys: float, several: bool) -> _OrganDose:
+    t, f = tac_arrays(q, ids, o.region)
     fit = fit_tacs(t, f, method=settings.fit, lambda_phys_per_h=lam_phys)
-    mass = _liver_mass(patients)
+    mass = organ_mass_g(patients, o)
     s = s_value_mgy_per_mbq_s(mass, settings.mass_scaling, table)
     tiac = fit.tiac_h
     d_mci = tiac * SECONDS_PER_HOUR * s / 1000.0 * MBQ_PER_MCI
     with np.errstate(divide="ignore", invalid="ignore"):
         act = np.where(d_mci > 0, settings.target_gy / d_mci, np.nan)
-    capped = np.minimum(act, settings.max_activity_mci)
     first = np.argmax(np.isfinite(t), axis=1)
-    uptake_first = f[np.arange(len(ids)), first]
-    flags = [list(x) for x in fit.flags]
-    no_liver = ~np.isfinite(t).any(axis=1)
-    bad_mass = ~(mass > 0)
-    for i in np.flatnonzero(no_liver):
-        flags[i].insert(0, "no_liver_data")
-    for i in np.flatnonzero(bad_mass):
-        flags[i].append("no_liver_mass")
-    # liver rows whose fraction could not be computed (no usable first whole-body scan)
-    for i in np.flatnonzero((np.isfinite(t) & ~np.isfinite(f)).any(axis=1)):
-        flags[i].append("unquantified_liver_points")
-    out = pd.DataFrame({
-        "patient_id": ids,
-        "liver_uptake_first": uptake_first,
-        "liver_tiac_h": tiac,
-        "liver_effective_half_life_h": fit.effective_half_life_h,
-        "liver_s_value_mgy_per_mbq_s": s,
-        "liver_dose_gy_per_mci": d_mci,
-        "prescribed_activity_mci": act,
-        "prescribed_activity_capped_mci": capped,
-        "prescribed_activity_gbq": act * MBQ_PER_MCI / 1000.0,
-        "fit_model": fit.model,
-        "fit_r2": fit.r2,
-        "flags": [";".join(x) for x in flags],
-    }, columns=list(DOSE_COLUMNS))
+    values = (f[np.arange(len(ids)), first], tiac, fit.effective_half_life_h, s, d_mci)
+    columns = {o.column(qty): v for qty, v in zip(ORGAN_QUANTITIES, values)}
+    fit_names = [o.column(c) for c in FIT_COLUMNS] if several else list(FIT_COLUMNS)
+    columns.update(zip(fit_names, (fit.model, fit.r2)))
+    return _OrganDose(columns, fit, act, _organ_flags(o, fit, t, f, mass, several))
+
+
+def compute_dose_details(patients: pd.DataFrame, scans: pd.DataFrame, settings: DoseSettings | None = None,
+                         organs: OrganLike | Sequence[OrganLike] | None = None) -> tuple[pd.DataFrame, TacFit]:
+    """Like :func:`compute_dose`, also returning the :class:`~onescan.dosimetry.tac.TacFit` of the (first) organ."""
+    settings = _settings(settings)
+    orgs = _organ_list(organs)
+    tables = [settings.s_table(o) for o in orgs]
+    lam_phys = settings.lambda_phys_per_h()
+    ids = patients["patient_id"].astype(str).to_numpy()
+    q = quantify(scans, mu_per_cm=settings.mu_per_cm, lambda_phys_per_h=lam_phys)
+    doses = [_organ_dose(o, tab, q, ids, patients, settings, lam_phys, len(orgs) > 1)
+             for o, tab in zip(orgs, tables)]
+    act = doses[0].activity_mci
+    for d in doses[1:]:  # the organ that reaches the target dose first limits the activity
+        act = np.minimum(act, d.activity_mci)
+    data: dict[str, object] = {"patient_id": ids}
+    for d in doses:
+        data.update(d.columns)
+    data.update(zip(PRESCRIPTION_COLUMNS, (act, np.minimum(act, settings.max_activity_mci),
+                                           act * MBQ_PER_MCI / 1000.0)))
+    data["flags"] = [";".join(x for d in doses for x in d.flags[i]) for i in range(len(ids))]
+    out = pd.DataFrame(data, columns=list(dose_columns(orgs)))
     n_flag = int((out["flags"] != "").sum())
     log.info("dosimetry: %d patients, %d flagged, fit=%s, scaling=%s", len(out), n_flag, settings.fit,
              settings.mass_scaling)
-    return out, fit
+    return out, doses[0].fit
 
 
-def compute_dose(patients: pd.DataFrame, scans: pd.DataFrame, settings: DoseSettings | None = None) -> pd.DataFrame:
-    """Reference MIRD liver dosimetry for every patient (SPEC §2).
+def compute_dose(patients: pd.DataFrame, scans: pd.DataFrame, settings: DoseSettings | None = None,
+                 organs: OrganLike | Sequence[OrganLike] | None = None) -> pd.DataFrame:
+    """Reference MIRD organ dosimetry for every patient (SPEC §2).
 
     Parameters
     ----------
     patients : pandas.DataFrame
-        Canonical patients table (``patient_id``, ``liver_mass_g`` [g]).
+        Canonical patients table (``patient_id``, the organ mass ``<organ>_mass_g`` [g],
+        e.g. ``liver_mass_g``).
     scans : pandas.DataFrame
         Canonical scans table (``patient_id``, ``time_h`` [h], ``region``, counts or
         ``fraction_injected``; ``whole_body`` rows for count normalisation).
     settings : DoseSettings or None
         Dosimetry settings (defaults: mono-exponential fit, split mass scaling,
         μ = 0.110 /cm, 24 Gy, 1030 mCi cap).
+    organs : Organ, str, sequence of them, or None
+        The organ(s) dosed (self-dose); ``None``: the dose-limiting organ of the registry
+        (the liver). With several organs the prescription is the smallest activity that
+        gives ``target_gy`` to any of them, the fit columns are per organ and the fit flags
+        are prefixed ``<organ>:``.
 
     Returns
     -------
     pandas.DataFrame
         One row per patient in ``patients`` order with exactly the columns
-        :data:`DOSE_COLUMNS`: uptake (fraction), TIAC (h), effective half-life (h),
-        S (mGy/(MBq·s)), dose (Gy/mCi), prescribed activity (mCi, capped mCi, GBq),
-        fit model, r², and ``;``-joined flags. A doubtful patient is flagged, never dropped;
-        activities are NaN where the dosimetry failed. Flags: those of
-        :func:`onescan.dosimetry._fitting.fit_tacs` (``few_points``, ``fit_failed``,
-        ``fit_not_converged``, ``lambda_at_physical_bound``, ``uptake_rising``,
-        ``low_r2``) and ``no_liver_data``, ``no_liver_mass``,
-        ``unquantified_liver_points`` (liver counts without a usable first
-        whole-body scan to normalise them).
+        :func:`dose_columns` (:data:`DOSE_COLUMNS` for the default organ): uptake
+        (fraction), TIAC (h), effective half-life (h), S (mGy/(MBq·s)), dose (Gy/mCi),
+        prescribed activity (mCi, capped mCi, GBq), fit model, r², and ``;``-joined flags.
+        A doubtful patient is flagged, never dropped; activities are NaN where the
+        dosimetry failed. Flags: those of :func:`onescan.dosimetry.tac.fit_tacs`
+        (``few_points``, ``fit_failed``, ``fit_not_converged``, ``lambda_at_physical_bound``,
+        ``uptake_rising``, ``low_r2``) and, for the liver, ``no_liver_data``,
+        ``no_liver_mass``, ``unquantified_liver_points`` (liver counts without a usable
+        first whole-body scan to normalise them).
     """
-    return compute_dose_details(patients, scans, settings)[0]
+    return compute_dose_details(patients, scans, settings, organs)[0]

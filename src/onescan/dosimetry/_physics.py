@@ -1,4 +1,4 @@
-"""Decay data and liver S-values for MIRD dosimetry (SPEC §2.4).
+"""Decay data and organ self-dose S-values for MIRD dosimetry (SPEC §2.4).
 
 Nothing here is a hand-typed physical constant:
 
@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import constants
 
 from onescan.contract._errors import InputError, Problem
+from onescan.contract._organs import limiting_organ
 
 __all__ = [
     "SValueTable",
@@ -184,7 +185,7 @@ def _default_s_values_path() -> Path:
 
 
 def load_s_values(path: str | os.PathLike | None = None, nuclide: str = "I-131",
-                  source: str = "liver", target: str = "liver") -> SValueTable:
+                  source: str | None = None, target: str | None = None) -> SValueTable:
     """Load the S-value row for ``nuclide`` ``source`` → ``target``.
 
     Parameters
@@ -194,8 +195,9 @@ def load_s_values(path: str | os.PathLike | None = None, nuclide: str = "I-131",
         uses the file shipped with onescan (ICRP 107 / ICRP 89 values).
     nuclide : str
         Nuclide, any spelling radioactivedecay accepts.
-    source, target : str
-        Source and target regions (case-insensitive).
+    source, target : str or None
+        Source and target organs (case-insensitive); ``None`` is the dose-limiting organ
+        of the organ registry (:func:`onescan.contract._organs.limiting_organ`).
 
     Returns
     -------
@@ -212,6 +214,10 @@ def load_s_values(path: str | os.PathLike | None = None, nuclide: str = "I-131",
     Results are cached per file (path, modification time and size), so calling
     this in a loop costs nothing after the first call.
     """
+    if source is None or target is None:
+        default = limiting_organ().key
+        source = default if source is None else source
+        target = default if target is None else target
     key = None
     if path is not None:
         try:
@@ -324,29 +330,29 @@ def _load_s_values(path, nuclide: str, source: str, target: str) -> SValueTable:
     return SValueTable(want_nuc, source.lower(), target.lower(), float(m_ref), float(s_np), float(s_p), text)
 
 
-def s_value_mgy_per_mbq_s(liver_mass_g, scaling: str = "split", table: SValueTable | None = None) -> np.ndarray:
-    """Liver self-dose S-value scaled to the patient's liver mass.
+def s_value_mgy_per_mbq_s(mass_g, scaling: str = "split", table: SValueTable | None = None) -> np.ndarray:
+    """Organ self-dose S-value scaled to the patient's organ mass.
 
     Parameters
     ----------
-    liver_mass_g : float or array-like
-        Patient liver mass, g (> 0; NaN propagates).
+    mass_g : float or array-like
+        Patient organ mass, g (> 0; NaN propagates).
     scaling : {"split", "linear", "none"}
         ``split`` (default): S = S_np,ref·(m_ref/m) + S_p,ref·(m_ref/m)^(2/3);
         ``linear``: S = S_ref·(m_ref/m); ``none``: S = S_ref.
     table : SValueTable or None
-        Reference S-values; ``None`` uses the shipped I-131 liver table.
+        Reference S-values; ``None`` uses the shipped I-131 table of the dose-limiting organ.
 
     Returns
     -------
     numpy.ndarray
-        S-value in mGy/(MBq·s), same shape as ``liver_mass_g``.
+        S-value in mGy/(MBq·s), same shape as ``mass_g``.
     """
     if scaling not in MASS_SCALINGS:
         raise ValueError(f"mass scaling must be one of {', '.join(MASS_SCALINGS)}, not {scaling!r}")
     if table is None:
         table = load_s_values(None, nuclide="I-131")
-    m = np.asarray(liver_mass_g, dtype=float)
+    m = np.asarray(mass_g, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = table.reference_mass_g / np.where(m > 0, m, np.nan)
     if scaling == "split":
