@@ -18,6 +18,9 @@ from onescan.models._pipeline import PipelineSettings
 
 NO_CAP = DoseSettings(max_activity_mci=1e9)
 NO_SELECTION = PipelineSettings(selector="none")
+# the same settings as the hybrid's flat parameters
+NO_CAP_P = dict(max_activity_mci=1e9)
+NO_SELECTION_P = dict(selector="none")
 
 
 def _linear_clearance_data(n=80, seed=0, t1=True):
@@ -70,7 +73,7 @@ def test_recovers_exact_activity_when_clearance_is_linear_in_a_feature(target):
         lam = math.log(2.0) / t_eff
         tiac = X["uptake_first_liver"].to_numpy() * np.exp(lam * X["first_scan_time_h"].to_numpy()) / lam
         y = np.asarray(activity_for_target_mci(tiac, X["liver_mass_g"].to_numpy(), NO_CAP), dtype=float)
-    model = HybridDosimetryRegressor(pipeline_settings=NO_SELECTION, dose_settings=NO_CAP, target=target,
+    model = HybridDosimetryRegressor(**NO_SELECTION_P, **NO_CAP_P, target=target,
                                      alpha=1e-9, clip_target=False).fit(X.iloc[:60], y[:60])
     # new patients, predicted from their own uptake and liver mass
     np.testing.assert_allclose(model.predict(X.iloc[60:]), y[60:], rtol=1e-5)
@@ -79,8 +82,7 @@ def test_recovers_exact_activity_when_clearance_is_linear_in_a_feature(target):
 
 def test_selection_finds_the_clearance_feature():
     X, y = _linear_clearance_data(n=100, seed=3)
-    model = HybridDosimetryRegressor(pipeline_settings=PipelineSettings(k_features=1, selector="mlxtend"),
-                                     dose_settings=NO_CAP).fit(X, y)
+    model = HybridDosimetryRegressor(k_features=1, selector="mlxtend", **NO_CAP_P).fit(X, y)
     from onescan.models._pipeline import selected_features
 
     assert selected_features(model.pipeline_) == ["ast"]
@@ -97,10 +99,9 @@ def test_selection_finds_the_clearance_feature():
 def test_capped_targets_are_censored_and_imputation_beats_keeping_them():
     X, y_true = _linear_clearance_data(n=200, seed=1)
     cap = float(np.quantile(y_true, 0.75))  # a quarter of the patients at the cap
-    ds = DoseSettings(max_activity_mci=cap)
     y = np.minimum(y_true, cap)
     capped = y_true > cap
-    kw = dict(pipeline_settings=NO_SELECTION, dose_settings=ds, alpha=1e-6)
+    kw = dict(**NO_SELECTION_P, max_activity_mci=cap, alpha=1e-6)
     keep = HybridDosimetryRegressor(censoring="keep", **kw).fit(X, y)
     imp = HybridDosimetryRegressor(censoring="impute", censor_iterations=5, **kw).fit(X, y)
     drop = HybridDosimetryRegressor(censoring="drop", **kw).fit(X, y)
@@ -118,7 +119,7 @@ def test_capped_targets_are_censored_and_imputation_beats_keeping_them():
 
 def test_physical_bound_limits_the_tiac():
     X, y = _linear_clearance_data(n=60, seed=2)
-    model = HybridDosimetryRegressor(pipeline_settings=NO_SELECTION, dose_settings=NO_CAP, alpha=1e-9,
+    model = HybridDosimetryRegressor(**NO_SELECTION_P, **NO_CAP_P, alpha=1e-9,
                                      clip_target=False).fit(X, y)
     Xs = X.copy()
     Xs["ast"] = 1e4  # far outside: would imply clearance slower than physical decay
@@ -130,7 +131,7 @@ def test_physical_bound_limits_the_tiac():
 
 def test_predictions_do_not_extrapolate_beyond_training_kinetics():
     X, y = _linear_clearance_data(n=60, seed=2)
-    model = HybridDosimetryRegressor(pipeline_settings=NO_SELECTION, dose_settings=NO_CAP, alpha=1e-9).fit(X, y)
+    model = HybridDosimetryRegressor(**NO_SELECTION_P, **NO_CAP_P, alpha=1e-9).fit(X, y)
     z_train = np.log(implied_tiac_h(y, X["liver_mass_g"], NO_CAP) / X["uptake_first_liver"])
     w = z_train.max() - z_train.min()
     lo, hi = z_train.min() - w / 2, z_train.max() + w / 2
@@ -139,7 +140,7 @@ def test_predictions_do_not_extrapolate_beyond_training_kinetics():
     Xs["ast"] = [-1e3, 1e3] * 30
     np.testing.assert_allclose(model.predict_target(Xs), [lo, hi] * 30, rtol=1e-12)
     # inside the range nothing changes
-    free = HybridDosimetryRegressor(pipeline_settings=NO_SELECTION, dose_settings=NO_CAP, alpha=1e-9,
+    free = HybridDosimetryRegressor(**NO_SELECTION_P, **NO_CAP_P, alpha=1e-9,
                                     clip_target=False).fit(X, y)
     np.testing.assert_allclose(model.predict(X), free.predict(X), rtol=1e-12)
 
@@ -147,12 +148,12 @@ def test_predictions_do_not_extrapolate_beyond_training_kinetics():
 def test_missing_required_column_is_a_clear_error():
     X, y = _linear_clearance_data(n=30)
     with pytest.raises(ValueError, match="liver_mass_g"):
-        HybridDosimetryRegressor(pipeline_settings=NO_SELECTION).fit(X.drop(columns="liver_mass_g"), y)
+        HybridDosimetryRegressor(**NO_SELECTION_P).fit(X.drop(columns="liver_mass_g"), y)
     with pytest.raises(ValueError, match="first_scan_time_h"):
-        HybridDosimetryRegressor(pipeline_settings=NO_SELECTION, target="log_effective_half_life").fit(
+        HybridDosimetryRegressor(**NO_SELECTION_P, target="log_effective_half_life").fit(
             X.drop(columns="first_scan_time_h"), y)
     with pytest.raises(ValueError, match="> 0"):
-        HybridDosimetryRegressor(pipeline_settings=NO_SELECTION).fit(X, -y)
+        HybridDosimetryRegressor(**NO_SELECTION_P).fit(X, -y)
     with pytest.raises(ValueError, match="target must be"):
         HybridDosimetryRegressor(target="activity").fit(X, y)
 
@@ -164,7 +165,8 @@ def test_make_model_and_clone_keep_parameters():
     c = clone(m)
     assert c.get_params()["target"] == "log_effective_half_life"
     assert c.get_params()["censoring"] == "drop"
-    assert c.pipeline_settings == NO_SELECTION
+    assert c.get_params()["selector"] == "none"
+    assert c.get_params()["max_activity_mci"] == 1e9
 
 
 # ---------------------------------------------------------------------------- scikit-learn checks
@@ -192,7 +194,7 @@ _EXPECTED_FAILURES["check_fit2d_1feature"] = "needs at least the uptake and live
 
 
 @parametrize_with_checks(
-    [HybridDosimetryRegressor(pipeline_settings=NO_SELECTION, uptake_column=0, mass_column=1, time_column=2)],
+    [HybridDosimetryRegressor(**NO_SELECTION_P, uptake_column=0, mass_column=1, time_column=2)],
     expected_failed_checks=lambda est: _EXPECTED_FAILURES,
 )
 def test_sklearn_compatible(estimator, check):
@@ -205,7 +207,7 @@ def test_sklearn_api_on_valid_data():
     from sklearn.base import clone
 
     X, y = _linear_clearance_data(n=50, seed=4)
-    est = HybridDosimetryRegressor(pipeline_settings=NO_SELECTION, dose_settings=NO_CAP)
+    est = HybridDosimetryRegressor(**NO_SELECTION_P, **NO_CAP_P)
     params = est.get_params()
     fitted = est.fit(X, y)
     assert fitted is est
@@ -217,7 +219,7 @@ def test_sklearn_api_on_valid_data():
     np.testing.assert_allclose(clone(est).fit(X, y).predict(X), p1)  # idempotent
     # numpy input with integer column positions gives the same model
     cols = list(X.columns)
-    est_np = HybridDosimetryRegressor(pipeline_settings=NO_SELECTION, dose_settings=NO_CAP,
+    est_np = HybridDosimetryRegressor(**NO_SELECTION_P, **NO_CAP_P,
                                       uptake_column=cols.index("uptake_first_liver"),
                                       mass_column=cols.index("liver_mass_g"),
                                       time_column=cols.index("first_scan_time_h")).fit(X.to_numpy(), y)
@@ -249,7 +251,7 @@ def test_cap_predictions_caps_at_max_activity():
     import pandas as pd
 
     from onescan.dosimetry._dose import DoseSettings
-    from onescan.models._hybrid import HybridDosimetryRegressor
+    from onescan.models._hybrid import make_model
     from onescan.models._pipeline import PipelineSettings
 
     rng = np.random.default_rng(0)
@@ -263,7 +265,7 @@ def test_cap_predictions_caps_at_max_activity():
     ds = DoseSettings(max_activity_mci=600.0)
     ps = PipelineSettings(selector="none", alpha=0.01)
     y = rng.uniform(300, 1500, n)
-    free = HybridDosimetryRegressor(ps, ds).fit(X, y).predict(X)
-    capped = HybridDosimetryRegressor(ps, ds, cap_predictions=True).fit(X, y).predict(X)
+    free = make_model(ps, ds).fit(X, y).predict(X)
+    capped = make_model(ps, ds, cap_predictions=True).fit(X, y).predict(X)
     assert (free > 600).any()
     np.testing.assert_allclose(capped, np.minimum(free, 600.0))

@@ -89,10 +89,11 @@ def test_hybrid_is_fitted_on_the_published_training_rows(result, cohort):
     """The split's hybrid predictions and model equal a HybridDosimetryRegressor fitted independently."""
     from onescan.features._features import build_features, get_target
     from onescan.models._hybrid import HybridDosimetryRegressor
+    from onescan.models._registry import hybrid_params
 
     X, y = build_features(cohort), get_target(cohort)
     train, test = published_split(30, seed=2)
-    h = HybridDosimetryRegressor(pipeline_settings=FAST).fit(X.iloc[train], y.iloc[train])
+    h = HybridDosimetryRegressor(**hybrid_params(FAST)).fit(X.iloc[train], y.iloc[train])
     np.testing.assert_allclose(result.predictions["hybrid_mci"], h.predict(X.iloc[test]), rtol=1e-10)
     got = result.metrics["split"]["hybrid_model"]
     assert [f["feature"] for f in got["features"]] == h.selected_features()

@@ -2,7 +2,7 @@
 
 from onescan._lazy import lazy_exports
 
-__all__ = ["PipelineSettings", "MissingShareFilter", "make_pipeline", "selected_features", "coefficients", "ModelKind", "MODELS", "build_model", "HybridDosimetryRegressor", "LinearOnColumn", "SingleTimePointDosimetry", "CrossConformalPlus", "SequentialFeatureSelector"]
+__all__ = ["PipelineSettings", "MissingShareFilter", "make_pipeline", "selected_features", "coefficients", "ModelKind", "MODELS", "build_model", "hybrid_params", "stp_params", "HybridDosimetryRegressor", "LinearOnColumn", "SingleTimePointDosimetry", "CrossConformalPlus", "SequentialFeatureSelector"]
 
 __getattr__ = lazy_exports(__name__, {
     "PipelineSettings": "onescan.models._pipeline",
@@ -13,6 +13,8 @@ __getattr__ = lazy_exports(__name__, {
     "ModelKind": "onescan.models._registry",
     "MODELS": "onescan.models._registry",
     "build_model": "onescan.models._registry",
+    "hybrid_params": "onescan.models._registry",
+    "stp_params": "onescan.models._registry",
     "HybridDosimetryRegressor": "onescan.models._hybrid",
     "LinearOnColumn": "onescan.models._baselines",
     "SingleTimePointDosimetry": "onescan.models._baselines",

@@ -20,14 +20,20 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LinearRegression
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from onescan.contract._organs import limiting_organ
 from onescan.dosimetry._stp import stp_tiac_h
+from onescan.models._flat_params import STP_DOSE_PARAMS, dose_settings_for
 
-__all__ = ["LinearOnColumn", "SingleTimePointDosimetry", "STP_COLUMNS"]
+__all__ = ["LinearOnColumn", "SingleTimePointDosimetry", "STP_COLUMNS", "STP_DOSE_PARAMS"]
 
 logger = logging.getLogger(__name__)
 
-#: Columns the single-time-point baseline reads at prediction time.
-STP_COLUMNS = ("uptake_first_liver", "first_scan_time_h", "liver_mass_g")
+#: The dose-limiting organ (organ registry), whose columns the baselines read by default.
+_ORGAN = limiting_organ()
+
+#: Columns the single-time-point baseline reads at prediction time: the organ's first-image
+#: uptake, the first scan time and the organ mass.
+STP_COLUMNS = (_ORGAN.uptake_first_column, "first_scan_time_h", _ORGAN.mass_column)
 
 
 def _resolve(est, column, what: str) -> int:
@@ -56,7 +62,7 @@ class LinearOnColumn(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    column : str or int, default "liver_mass_g"
+    column : str or int, default: the dose-limiting organ's mass column (``"liver_mass_g"``)
         Column name (DataFrame input, e.g. ``"weight_kg"`` in kg, ``"liver_mass_g"`` in g)
         or integer position.
 
@@ -75,7 +81,7 @@ class LinearOnColumn(RegressorMixin, BaseEstimator):
         Only when fitted on a DataFrame.
     """
 
-    def __init__(self, column="liver_mass_g"):
+    def __init__(self, column=_ORGAN.mass_column):
         self.column = column
 
     def fit(self, X, y):
@@ -119,13 +125,24 @@ class SingleTimePointDosimetry(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
-        Target dose, S-values, mass scaling (default settings when None).
     half_life_column : str or int, default "liver_effective_half_life_h"
         Column with each training patient's effective half-life (h); its values are read
-        at fit only (at prediction the column may hold anything, e.g. NaN).
+        at fit only (at prediction the column may hold anything, e.g. NaN). The default
+        names the dose-limiting organ of the organ registry.
     columns : tuple of 3 str or int, default ``STP_COLUMNS``
         The uptake, first-scan time and liver-mass columns (names or positions).
+    target_gy : float, default 24.0
+        Target liver absorbed dose, Gy (> 0).
+    mass_scaling : {"split", "linear", "none"}, default "split"
+        S-value scaling to the patient's liver mass.
+    s_values : str or None, default None
+        S-value file (None: the shipped ICRP values).
+    nuclide : str, default "I-131"
+        Nuclide of the S-values (radioactivedecay name).
+
+    The dosimetry parameters are those of :class:`onescan.dosimetry._dose.DoseSettings`
+    (:func:`onescan.models._registry.stp_params` translates the settings object); they
+    are checked in :meth:`fit`.
 
     Attributes
     ----------
@@ -138,11 +155,18 @@ class SingleTimePointDosimetry(RegressorMixin, BaseEstimator):
         Only when fitted on a DataFrame.
     """
 
-    def __init__(self, dose_settings=None, half_life_column="liver_effective_half_life_h",
-                 columns=STP_COLUMNS):
-        self.dose_settings = dose_settings
+    def __init__(self, half_life_column=_ORGAN.column("effective_half_life_h"), columns=STP_COLUMNS,
+                 target_gy=24.0, mass_scaling="split", s_values=None, nuclide="I-131"):
         self.half_life_column = half_life_column
         self.columns = columns
+        self.target_gy = target_gy
+        self.mass_scaling = mass_scaling
+        self.s_values = s_values
+        self.nuclide = nuclide
+
+    def _dose(self):
+        """The :class:`~onescan.dosimetry._dose.DoseSettings` of the dosimetry parameters."""
+        return dose_settings_for(**{name: getattr(self, name) for name in STP_DOSE_PARAMS})
 
     def fit(self, X, y=None):
         """Learn the population half-life from the training rows of ``X``."""
@@ -150,6 +174,7 @@ class SingleTimePointDosimetry(RegressorMixin, BaseEstimator):
             Xa = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
         else:
             Xa, _ = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, y_numeric=True)
+        self._dose()  # checks the dosimetry parameters (ValueError)
         if len(tuple(self.columns)) != 3:
             raise ValueError("SingleTimePointDosimetry: columns must name the uptake, time and mass columns")
         self.columns_index_ = tuple(_resolve(self, c, "column") for c in self.columns)
@@ -176,9 +201,9 @@ class SingleTimePointDosimetry(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Activity (mCi, uncapped) delivering the target liver dose."""
-        from onescan.dosimetry._dose import DoseSettings, activity_for_target_mci
+        from onescan.dosimetry._dose import activity_for_target_mci
 
-        settings = self.dose_settings if self.dose_settings is not None else DoseSettings()
+        settings = self._dose()
         f, t1, mass = self._inputs(X)
         lam = self.lambda_pop_per_h_
         ok = np.isfinite(f) & np.isfinite(t1) & np.isfinite(mass) & (mass > 0) & (f > 0)

@@ -27,7 +27,7 @@ Regularisation scale
     The Lasso penalty is not scale-free: the published ``alpha = 0.3`` applies to a
     target in mCi (SD ≈ 300 mCi). The clearance target is a logarithm (SD ≈ 0.3), so
     by default (``alpha=None``) the hybrid uses the same penalty *relative to the
-    spread of its target*: ``alpha_ = settings.alpha × sd(z) / sd(y)``. Give ``alpha``
+    spread of its target*: ``alpha_ = activity_alpha × sd(z) / sd(y)``. Give ``alpha``
     to set it explicitly.
 
 Capped targets (censoring)
@@ -71,6 +71,10 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.validation import check_is_fitted
 
+from onescan.contract._organs import limiting_organ
+from onescan.models._clearance import implied_tiac_h, tiac_ratio_to_lambda
+from onescan.models._flat_params import CLEARANCE_PIPELINE_PARAMS, DOSE_PARAMS, dose_settings_for, hybrid_params
+
 __all__ = [
     "HybridDosimetryRegressor",
     "make_model",
@@ -86,84 +90,10 @@ logger = logging.getLogger(__name__)
 HYBRID_TARGETS = ("log_tiac_per_uptake", "log_effective_half_life")
 CENSORING_POLICIES = ("impute", "keep", "drop")
 
-
-def _dose_settings(settings):
-    from onescan.dosimetry._dose import DoseSettings
-
-    return DoseSettings() if settings is None else settings
-
-
-def implied_tiac_h(activity_mci, liver_mass_g, dose_settings=None):
-    """TIAC (h) that makes ``activity_mci`` deliver the target liver dose.
-
-    Exact inverse of :func:`onescan.dosimetry._dose.activity_for_target_mci`: the dose
-    is proportional to the TIAC, so ``TIAC = activity_for_target_mci(1 h, m) / A``.
-
-    Parameters
-    ----------
-    activity_mci : array_like
-        Prescribed activity, mCi (> 0).
-    liver_mass_g : array_like
-        Liver mass, g (> 0).
-    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
-        Target dose (Gy), S-values and mass scaling; defaults to ``DoseSettings()``.
-
-    Returns
-    -------
-    numpy.ndarray
-        TIAC of the liver, h.
-    """
-    from onescan.dosimetry._dose import activity_for_target_mci
-
-    settings = _dose_settings(dose_settings)
-    a = np.asarray(activity_mci, dtype=float)
-    m = np.asarray(liver_mass_g, dtype=float)
-    per_hour = np.asarray(activity_for_target_mci(np.ones_like(m), m, settings), dtype=float)
-    return per_hour / a
-
-
-def tiac_ratio_to_lambda(ratio_h, t1_h, max_iter=50):
-    """Effective clearance λ (1/h) with ``exp(λ t1)/λ = ratio`` (the slow branch).
-
-    Solves the mono-exponential relation between the TIAC per unit first-image
-    uptake and the effective clearance by Newton's method in ``ln λ``, on the branch
-    ``λ < 1/t1`` (the physical one: effective half-lives are far longer than the
-    first scan time). Where no solution exists (``ratio < e·t1``) λ = 1/t1.
-
-    Parameters
-    ----------
-    ratio_h : array_like
-        TIAC / first-image uptake, h (> 0).
-    t1_h : array_like
-        First scan time after the end of infusion, h (≥ 0).
-    max_iter : int
-        Newton iterations (converges quadratically; 50 is ample).
-
-    Returns
-    -------
-    numpy.ndarray
-        λ_eff, 1/h.
-    """
-    r = np.asarray(ratio_h, dtype=float)
-    t1 = np.broadcast_to(np.asarray(t1_h, dtype=float), r.shape).copy()
-    lam = 1.0 / r
-    pos = t1 > 0
-    if np.any(pos):
-        rr, tt = r[pos], t1[pos]
-        feasible = rr >= math.e * tt
-        u = -np.log(rr)  # start from the t1 = 0 solution, which lies on the slow branch
-        for _ in range(max_iter):
-            h = np.exp(u) * tt - u - np.log(rr)
-            dh = np.exp(u) * tt - 1.0
-            step = np.where(feasible, h / np.where(dh == 0, -1e-300, dh), 0.0)
-            u = u - step
-            u = np.minimum(u, -np.log(tt))  # stay on the slow branch
-            if np.all(np.abs(step) < 1e-14):
-                break
-        lam_pos = np.exp(u)
-        lam_pos[~feasible] = 1.0 / tt[~feasible]
-        lam[pos] = lam_pos
-    return lam
+#: The dose-limiting organ (organ registry): its uptake and mass columns are the defaults.
+_ORGAN = limiting_organ()
+_UPTAKE_WORDS = f"first-image {_ORGAN.label} uptake"
+_MASS_WORDS = f"{_ORGAN.label} mass"
 
 
 def _column(X, col, name):
@@ -192,22 +122,36 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
     """Learn the liver clearance, compute the activity with MIRD dosimetry.
 
     See the module docstring for the method. ``predict`` returns the activity (mCi,
-    uncapped) that delivers ``dose_settings.target_gy`` to the liver.
+    uncapped) that delivers ``target_gy`` to the liver. Every parameter is a number or a
+    string (scikit-learn convention: checked in :meth:`fit`, reachable by ``get_params``
+    and ``clone``); :func:`onescan.models.build_model` sets them from the CLI's and the
+    studies' settings objects (``PipelineSettings``, ``DoseSettings``).
 
     Parameters
     ----------
-    pipeline_settings : onescan.models._pipeline.PipelineSettings, optional
-        Preprocessing, selection and Lasso settings of the clearance model (the
-        published defaults when None). Its ``model`` field is ignored (the inner
-        model is always the published Lasso).
-    dose_settings : onescan.dosimetry._dose.DoseSettings, optional
-        Target dose (Gy), S-values, mass scaling, nuclide and the activity cap
-        ``max_activity_mci`` (mCi) that marks censored training targets.
     target : {"log_tiac_per_uptake", "log_effective_half_life"}
         What the pipeline learns: ln(TIAC/f1) (h) or ln T_eff (h).
     alpha : float or None
         Lasso penalty for the clearance target (also used inside the selector).
-        None: the published alpha rescaled by sd(target)/sd(activity).
+        None: ``activity_alpha`` rescaled by sd(target)/sd(activity).
+    activity_alpha : float
+        The Lasso penalty on the activity scale (mCi) that ``alpha=None`` rescales
+        (the published 0.3; ``PipelineSettings.alpha``).
+    max_missing, imputer, scaler, selector, k_features, forward, floating, selector_cv, scoring
+        Steps of the clearance pipeline, as the fields of
+        :class:`onescan.models._pipeline.PipelineSettings` of the same names (its final
+        model is always the Lasso).
+    target_gy : float
+        Target liver absorbed dose, Gy (> 0).
+    max_activity_mci : float
+        Maximum manufactured activity, mCi (> 0): training activities at this cap are
+        censored targets, and the cap of ``cap_predictions``.
+    mass_scaling : {"split", "linear", "none"}
+        S-value scaling to the patient's liver mass.
+    s_values : str or None
+        S-value file (None: the shipped ICRP values).
+    nuclide : str
+        Nuclide of the S-values and of the physical decay (radioactivedecay name).
     censoring : {"impute", "keep", "drop"}
         Treatment of training targets at the activity cap (see module docstring).
     censor_iterations : int
@@ -216,10 +160,13 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         Columns of X holding the first-image liver uptake (fraction of the
         administered activity), the liver mass (g) and the first scan time (h);
         integer positions for arrays. ``time_column`` may be absent for the
-        ``log_tiac_per_uptake`` target (then t1 = 0 in the physical bound).
+        ``log_tiac_per_uptake`` target (then t1 = 0 in the physical bound). The
+        default names come from the organ registry (the dose-limiting organ).
     clip_target : bool
         Limit predicted clearance targets to the training range widened by half its
         width on each side (no wild extrapolation of ln(TIAC/f1)).
+    cap_predictions : bool
+        Predict ``min(activity, max_activity_mci)`` (the prescription the trial gives).
 
     Attributes
     ----------
@@ -243,22 +190,48 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        pipeline_settings=None,
-        dose_settings=None,
         target="log_tiac_per_uptake",
         alpha=None,
+        activity_alpha=0.3,
+        max_missing=0.2,
+        imputer="median",
+        scaler="robust",
+        selector="fast",
+        k_features=8,
+        forward=True,
+        floating=False,
+        selector_cv=5,
+        scoring="r2",
+        target_gy=24.0,
+        max_activity_mci=1030.0,
+        mass_scaling="split",
+        s_values=None,
+        nuclide="I-131",
         censoring="impute",
         censor_iterations=2,
-        uptake_column="uptake_first_liver",
-        mass_column="liver_mass_g",
+        uptake_column=_ORGAN.uptake_first_column,
+        mass_column=_ORGAN.mass_column,
         time_column="first_scan_time_h",
         clip_target=True,
         cap_predictions=False,
     ):
-        self.pipeline_settings = pipeline_settings
-        self.dose_settings = dose_settings
         self.target = target
         self.alpha = alpha
+        self.activity_alpha = activity_alpha
+        self.max_missing = max_missing
+        self.imputer = imputer
+        self.scaler = scaler
+        self.selector = selector
+        self.k_features = k_features
+        self.forward = forward
+        self.floating = floating
+        self.selector_cv = selector_cv
+        self.scoring = scoring
+        self.target_gy = target_gy
+        self.max_activity_mci = max_activity_mci
+        self.mass_scaling = mass_scaling
+        self.s_values = s_values
+        self.nuclide = nuclide
         self.censoring = censoring
         self.censor_iterations = censor_iterations
         self.uptake_column = uptake_column
@@ -268,6 +241,29 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         self.cap_predictions = cap_predictions
 
     # -- helpers -----------------------------------------------------------------
+    def _dose(self):
+        """The :class:`~onescan.dosimetry._dose.DoseSettings` of the dosimetry parameters."""
+        return dose_settings_for(**{name: getattr(self, name) for name in DOSE_PARAMS})
+
+    def _inner_settings(self):
+        """The clearance pipeline's settings (Lasso; ``alpha`` = ``activity_alpha``), validated."""
+        from onescan.models._pipeline import PipelineSettings
+
+        return PipelineSettings(**{name: getattr(self, name) for name in CLEARANCE_PIPELINE_PARAMS},
+                                alpha=self.activity_alpha, model="lasso")
+
+    def _check_params(self):
+        """Check the parameters (ValueError); return the pipeline and dosimetry settings."""
+        if self.target not in HYBRID_TARGETS:
+            raise ValueError(f"target must be one of {HYBRID_TARGETS}, got {self.target!r}")
+        if self.censoring not in CENSORING_POLICIES:
+            raise ValueError(f"censoring must be one of {CENSORING_POLICIES}, got {self.censoring!r}")
+        if not isinstance(self.censor_iterations, Integral) or self.censor_iterations < 1:
+            raise ValueError("censor_iterations must be an integer ≥ 1")
+        if self.alpha is not None and not (np.isfinite(self.alpha) and self.alpha >= 0):
+            raise ValueError("alpha must be a finite number ≥ 0 or None")
+        return self._inner_settings(), self._dose()
+
     def _time(self, X, required):
         try:
             return _column(X, self.time_column, "first-scan time")
@@ -294,13 +290,43 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         lam = np.maximum(math.log(2.0) / np.exp(z), self.lambda_phys_per_h_)
         return f1 * np.exp(lam * t1) / lam
 
-    def _inner_settings(self):
-        from onescan.models._pipeline import PipelineSettings
+    def _fit_data(self, X, y):
+        """Checked X and y (mCi) and the dosimetry columns f1, mass (g), t1 (h, or None)."""
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None")
+        X = _validated(X, self, ensure_min_samples=2)
+        y = column_or_1d(check_array(y, ensure_2d=False, dtype=np.float64, input_name="y"), warn=True)
+        check_consistent_length(X, y)
+        if not np.all(np.isfinite(y)) or np.any(y <= 0):
+            raise ValueError("HybridDosimetryRegressor needs finite prescribed activities > 0 (mCi) as y.")
+        f1 = _column(X, self.uptake_column, _UPTAKE_WORDS)
+        m = _column(X, self.mass_column, _MASS_WORDS)
+        t1 = self._time(X, required=self.target == "log_effective_half_life")
+        bad = ~np.isfinite(f1) | (f1 <= 0) | ~np.isfinite(m) | (m <= 0)
+        if t1 is not None:
+            bad |= ~np.isfinite(t1) | (t1 < 0)
+        if np.any(bad):
+            raise ValueError(
+                f"{int(bad.sum())} training rows lack a positive {_UPTAKE_WORDS}, {_MASS_WORDS} "
+                f"or first-scan time; the hybrid model cannot use them."
+            )
+        return X, y, f1, m, t1
 
-        settings = PipelineSettings() if self.pipeline_settings is None else self.pipeline_settings
-        if getattr(settings, "model", "lasso") != "lasso":
-            settings = settings.model_copy(update={"model": "lasso"})
-        return settings
+    def _set_feature_names(self, X):
+        self.n_features_in_ = X.shape[1]
+        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    def _alpha_for(self, y, z, settings):
+        """The Lasso penalty of the clearance target (``alpha``, or the rescaled activity alpha)."""
+        if self.alpha is not None:
+            return float(self.alpha)
+        sd_y = float(np.std(y))
+        sd_z = float(np.std(z))
+        scale = sd_z / sd_y if sd_y > 0 and sd_z > 0 else 1.0
+        return float(settings.alpha) * scale
 
     # -- scikit-learn API ----------------------------------------------------------
     def fit(self, X, y):
@@ -321,55 +347,15 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         from onescan.dosimetry._physics import lambda_phys_per_h
         from onescan.models._pipeline import make_pipeline
 
-        if self.target not in HYBRID_TARGETS:
-            raise ValueError(f"target must be one of {HYBRID_TARGETS}, got {self.target!r}")
-        if self.censoring not in CENSORING_POLICIES:
-            raise ValueError(f"censoring must be one of {CENSORING_POLICIES}, got {self.censoring!r}")
-        if not isinstance(self.censor_iterations, Integral) or self.censor_iterations < 1:
-            raise ValueError("censor_iterations must be an integer ≥ 1")
-        if self.alpha is not None and not (np.isfinite(self.alpha) and self.alpha >= 0):
-            raise ValueError("alpha must be a finite number ≥ 0 or None")
-        if y is None:
-            raise ValueError("requires y to be passed, but the target y is None")
-        X = _validated(X, self, ensure_min_samples=2)
-        y = column_or_1d(check_array(y, ensure_2d=False, dtype=np.float64, input_name="y"), warn=True)
-        check_consistent_length(X, y)
-        if not np.all(np.isfinite(y)) or np.any(y <= 0):
-            raise ValueError("HybridDosimetryRegressor needs finite prescribed activities > 0 (mCi) as y.")
-        f1 = _column(X, self.uptake_column, "first-image liver uptake")
-        m = _column(X, self.mass_column, "liver mass")
-        t1 = self._time(X, required=self.target == "log_effective_half_life")
-        bad = ~np.isfinite(f1) | (f1 <= 0) | ~np.isfinite(m) | (m <= 0)
-        if t1 is not None:
-            bad |= ~np.isfinite(t1) | (t1 < 0)
-        if np.any(bad):
-            raise ValueError(
-                f"{int(bad.sum())} training rows lack a positive first-image liver uptake, liver mass "
-                f"or first-scan time; the hybrid model cannot use them."
-            )
-
-        self.n_features_in_ = X.shape[1]
-        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-
-        dose = _dose_settings(self.dose_settings)
-        self.lambda_phys_per_h_ = float(lambda_phys_per_h(getattr(dose, "nuclide", "I-131")))
+        settings, dose = self._check_params()
+        X, y, f1, m, t1 = self._fit_data(X, y)
+        self._set_feature_names(X)
+        self.lambda_phys_per_h_ = float(lambda_phys_per_h(dose.nuclide))
         tiac = implied_tiac_h(y, m, dose)
         z = self._to_target(tiac, f1, t1)
-        cap = float(getattr(dose, "max_activity_mci", np.inf))
-        censored = y >= cap * (1.0 - 1e-9)
+        censored = y >= float(dose.max_activity_mci) * (1.0 - 1e-9)
         self.n_censored_ = int(censored.sum())
-
-        settings = self._inner_settings()
-        if self.alpha is None:
-            sd_y = float(np.std(y))
-            sd_z = float(np.std(z))
-            scale = sd_z / sd_y if sd_y > 0 and sd_z > 0 else 1.0
-            self.alpha_ = float(settings.alpha) * scale
-        else:
-            self.alpha_ = float(self.alpha)
+        self.alpha_ = self._alpha_for(y, z, settings)
         inner = make_pipeline(settings.model_copy(update={"alpha": self.alpha_}))
 
         rows = np.ones(len(y), dtype=bool)
@@ -377,43 +363,49 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
             rows = ~censored
             if rows.sum() < 2:
                 raise ValueError("censoring='drop' leaves fewer than 2 uncapped training rows.")
-        X_fit = X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
         z_fit = z[rows].copy()
-        pipe = clone(inner).fit(X_fit, z_fit)
+        pipe = clone(inner).fit(_take(X, rows), z_fit)
         if (~censored).sum() > 1:
             self.residual_sd_ = float(np.std(z[~censored] - pipe.predict(_take(X, ~censored))))
         else:
             self.residual_sd_ = float("nan")
-
         if self.censoring == "impute" and 0 < self.n_censored_ < len(y) - 1:
-            # The features are selected on the first pass; the iterations refit only the final
-            # model on those features (filter, imputer and scaler do not depend on y).
-            bound = z[censored]
-            Xt = pipe[:-1].transform(X)
-            Xt_c = Xt[censored] if not isinstance(Xt, pd.DataFrame) else Xt.iloc[censored]
-            Xt_u = Xt[~censored] if not isinstance(Xt, pd.DataFrame) else Xt.iloc[~censored]
-            final = pipe.steps[-1][1]
-            for _ in range(self.censor_iterations):
-                sigma = self.residual_sd_
-                mu = final.predict(Xt_c)
-                if not np.isfinite(sigma) or sigma <= 0:
-                    z_c = np.minimum(mu, bound)
-                else:
-                    a = (bound - mu) / sigma
-                    # E[z | z ≤ b] for z ~ N(mu, sigma²); φ/Φ via logs for stability
-                    mills = np.exp(norm.logpdf(a) - log_ndtr(a))
-                    z_c = mu - sigma * mills
-                z_fit = z.copy()
-                z_fit[censored] = z_c
-                final = clone(final).fit(Xt, z_fit)
-                self.residual_sd_ = float(np.std(z[~censored] - final.predict(Xt_u)))
-            pipe.steps[-1] = (pipe.steps[-1][0], final)
+            z_fit = self._impute_censored(pipe, X, z, censored)
         lo, hi = float(np.min(z_fit)), float(np.max(z_fit))
         margin = 0.5 * (hi - lo)
         self.target_range_ = (lo - margin, hi + margin)
         self.pipeline_ = pipe
         logger.debug("hybrid fit: %d rows, %d censored, alpha_=%.4g", len(y), self.n_censored_, self.alpha_)
         return self
+
+    def _impute_censored(self, pipe, X, z, censored):
+        """Buckley–James iteration on the capped rows; refits ``pipe``'s final model in place.
+
+        The features are selected on the first pass; the iterations refit only the final
+        model on those features (filter, imputer and scaler do not depend on y). Returns
+        the last targets fitted (ln h), the capped ones replaced by their conditional means.
+        """
+        bound = z[censored]
+        Xt = pipe[:-1].transform(X)
+        Xt_c = _take(Xt, censored)
+        Xt_u = _take(Xt, ~censored)
+        final = pipe.steps[-1][1]
+        for _ in range(self.censor_iterations):
+            sigma = self.residual_sd_
+            mu = final.predict(Xt_c)
+            if not np.isfinite(sigma) or sigma <= 0:
+                z_c = np.minimum(mu, bound)
+            else:
+                a = (bound - mu) / sigma
+                # E[z | z ≤ b] for z ~ N(mu, sigma²); φ/Φ via logs for stability
+                mills = np.exp(norm.logpdf(a) - log_ndtr(a))
+                z_c = mu - sigma * mills
+            z_fit = z.copy()
+            z_fit[censored] = z_c
+            final = clone(final).fit(Xt, z_fit)
+            self.residual_sd_ = float(np.std(z[~censored] - final.predict(Xt_u)))
+        pipe.steps[-1] = (pipe.steps[-1][0], final)
+        return z_fit
 
     def _check_X(self, X):
         check_is_fitted(self, "pipeline_")
@@ -440,7 +432,7 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
         """Predicted liver TIAC, h, from the measured first-image uptake."""
         z = self.predict_target(X)
         X = self._check_X(X)
-        f1 = _column(X, self.uptake_column, "first-image liver uptake")
+        f1 = _column(X, self.uptake_column, _UPTAKE_WORDS)
         t1 = self._time(X, required=self.target == "log_effective_half_life")
         return self._from_target(z, f1, t1)
 
@@ -449,7 +441,7 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
 
         Uncapped by default (the activity the dosimetry implies); with
         ``cap_predictions=True`` it is the prescription the trial would give,
-        ``min(activity, dose_settings.max_activity_mci)``, which is the quantity a model
+        ``min(activity, max_activity_mci)``, which is the quantity a model
         trained on capped prescriptions is compared with.
 
         Parameters
@@ -465,8 +457,8 @@ class HybridDosimetryRegressor(RegressorMixin, BaseEstimator):
 
         X = self._check_X(X)
         tiac = self.predict_tiac(X)
-        m = _column(X, self.mass_column, "liver mass")
-        ds = _dose_settings(self.dose_settings)
+        m = _column(X, self.mass_column, _MASS_WORDS)
+        ds = self._dose()
         with np.errstate(invalid="ignore", divide="ignore"):
             activity = np.asarray(activity_for_target_mci(tiac, m, ds), dtype=float)
         if self.cap_predictions:
@@ -525,16 +517,20 @@ def hybrid_selected_features(model) -> list[str]:
 def make_model(pipeline_settings=None, dose_settings=None, **kwargs):
     """The hybrid model with the given pipeline and dosimetry settings.
 
+    The settings are translated into the model's flat parameters by
+    :func:`onescan.models._registry.hybrid_params`.
+
     Parameters
     ----------
     pipeline_settings : onescan.models._pipeline.PipelineSettings, optional
-        Settings of the clearance pipeline (``model`` is ignored).
+        Settings of the clearance pipeline (``model`` is ignored; ``alpha`` becomes
+        ``activity_alpha``).
     dose_settings : onescan.dosimetry._dose.DoseSettings, optional
     **kwargs
-        Further :class:`HybridDosimetryRegressor` parameters.
+        Further :class:`HybridDosimetryRegressor` parameters (they win over the settings).
 
     Returns
     -------
     HybridDosimetryRegressor
     """
-    return HybridDosimetryRegressor(pipeline_settings=pipeline_settings, dose_settings=dose_settings, **kwargs)
+    return HybridDosimetryRegressor(**{**hybrid_params(pipeline_settings, dose_settings), **kwargs})

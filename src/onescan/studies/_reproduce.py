@@ -158,6 +158,7 @@ def _models(X: pd.DataFrame, feature_cols: list[str], pipeline_settings,
             dose_settings, hybrid: bool = True) -> tuple[dict, dict, dict, list[str]]:
     """The methods, the columns each sees, selected-feature readers, and notes on methods that cannot run."""
     from onescan.models._hybrid import hybrid_selected_features, make_model
+    from onescan.models._registry import stp_params
 
     models, columns, notes = {}, {}, []
     selected = {"lasso": selected_features}
@@ -188,7 +189,7 @@ def _models(X: pd.DataFrame, feature_cols: list[str], pipeline_settings,
     models["liver_mass"] = LinearOnColumn("liver_mass_g")
     columns["liver_mass"] = ["liver_mass_g"]
     if "uptake_first_liver" in X.columns:
-        models["stp"] = SingleTimePointDosimetry(dose_settings=dose_settings, half_life_column=HALF_LIFE_COLUMN)
+        models["stp"] = SingleTimePointDosimetry(half_life_column=HALF_LIFE_COLUMN, **stp_params(dose_settings))
         columns["stp"] = list(STP_COLUMNS) + [HALF_LIFE_COLUMN]
     else:
         notes.append("single-time-point baseline skipped: no liver region at the first scan")

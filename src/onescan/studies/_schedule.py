@@ -272,7 +272,7 @@ def prepare_study_data(cohort, dose_settings=None) -> StudyData:
 
 
 def _make_ml(method: str, pipeline_settings, dose_settings):
-    from onescan.models._hybrid import HybridDosimetryRegressor
+    from onescan.models._hybrid import make_model
     from onescan.models._pipeline import PipelineSettings, make_pipeline
 
     ps = pipeline_settings if pipeline_settings is not None else PipelineSettings()
@@ -280,7 +280,7 @@ def _make_ml(method: str, pipeline_settings, dose_settings):
         if ps.model != "lasso":
             ps = ps.model_copy(update={"model": "lasso"})
         return make_pipeline(ps)
-    return HybridDosimetryRegressor(pipeline_settings=ps, dose_settings=dose_settings)
+    return make_model(ps, dose_settings)
 
 
 def fit_predict_methods(train: StudyData, test: StudyData, methods: Sequence[str] = tuple(METHODS),

@@ -318,7 +318,7 @@ def enet_cd_batch(
     weight, as in scikit-learn.
     """
     G = np.asarray(G, dtype=np.float64)
-    B, m, _ = G.shape
+    B = G.shape[0]
     w_out = np.array(w0, dtype=np.float64, copy=True)
     gap_out = np.full(B, np.inf)
     if B == 0:
@@ -326,92 +326,132 @@ def enet_cd_batch(
     norm2 = np.einsum("bjj->bj", G).copy()
     zero_col = norm2 <= 0.0
     w_out[zero_col] = 0.0
-
-    ids = np.arange(B)
-    Gw, bw, yyw, l1w, l2w = G, np.asarray(b, np.float64), yy, l1, l2
-    w = w_out.copy()
-    n2, zc = norm2, zero_col
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = np.where(zero_col, 0.0, 1.0 / (norm2 + l2[:, None]))
-    Gt = np.ascontiguousarray(Gw.transpose(1, 0, 2))  # (m, batch, m): row j of every G
-    bt = np.ascontiguousarray(bw.T)
-
-    def _finish(mask, w_fin, gap_fin):
-        nonlocal ids, Gw, bw, yyw, l1w, l2w, w, n2, zc, inv, Gt, bt, work
-        w_out[ids[mask]] = w_fin[mask]
-        gap_out[ids[mask]] = gap_fin[mask]
-        keep = ~mask
-        ids, Gw, bw, yyw, l1w, l2w = ids[keep], Gw[keep], bw[keep], yyw[keep], l1w[keep], l2w[keep]
-        w, n2, zc, inv, work = w[keep], n2[keep], zc[keep], inv[keep], work[keep]
-        Gt, bt = Gt[:, keep], bt[:, keep]
-
-    def _violators(xta):
-        return ~zc & (np.abs(xta) > l1w[:, None])
-
-    gap, xta = _gap(Gw, bw, yyw, l1w, l2w, w, return_xta=True)
-    viol = _violators(xta)
-    work = (w != 0.0) | viol
-    done = gap <= gap_tol * yyw
-    # Guess the support: the warm start's plus every coordinate violating
-    # the optimality condition, with the sign of its gradient.  For most
-    # candidates of a selection step this is the optimum's support, and the
-    # exact solve finishes the problem without any sweep.
-    guess = ~done if guess_support else np.zeros_like(done)
-    if guess.any():
-        sg = np.where(viol, np.sign(xta), np.sign(w))[guess]
-        wp, ok, gp = _polish(Gw[guess], bw[guess], yyw[guess], l1w[guess], l2w[guess], w[guess], gap_tol, signs=sg)
-        sel = np.flatnonzero(guess)[ok]
-        w[sel] = wp[ok]
-        gap[sel] = gp[ok]
-        done[sel] = True
-    if done.any():
-        _finish(done, w, gap)
+    act = _Active(G, np.asarray(b, np.float64), yy, l1, l2, w_out.copy(), norm2, zero_col)
+    _start(act, gap_tol, guess_support, w_out, gap_out)
     sweeps = 0
-    while ids.size and sweeps < max_sweeps:
+    while act.ids.size and sweeps < max_sweeps:
         sweeps += 1
-        for j in np.flatnonzero(work.any(axis=0)):
-            tmp = bt[j] - np.einsum("am,am->a", Gt[j], w) + n2[:, j] * w[:, j]
-            new = np.sign(tmp) * np.maximum(np.abs(tmp) - l1w, 0.0) * inv[:, j]
-            w[:, j] = np.where(work[:, j], new, w[:, j])
-        gap, xta = _gap(Gw, bw, yyw, l1w, l2w, w, return_xta=True)
-        work |= _violators(xta)
+        act.sweep()
         tol_now = gap_tol if sweeps < patience else loose_tol
-        done = gap <= tol_now * yyw
-        polished = np.zeros_like(done)
-        # Try the exact active-set solution where CD is close, and on every
-        # unfinished problem every 16 sweeps: slow (ill-conditioned) problems
-        # often have the right signs long before CD reaches the tolerance.
-        near = ~done & (gap <= 1e-6 * yyw)
-        if guess_support and sweeps % 16 == 0:
-            near = ~done
-        if near.any():
-            wp, ok, gp = _polish(Gw[near], bw[near], yyw[near], l1w[near], l2w[near], w[near], gap_tol)
-            sel = np.flatnonzero(near)[ok]
-            w[sel] = wp[ok]
-            gap[sel] = gp[ok]
-            done[sel] = True
-            polished[sel] = True
-        if done.any():
-            # Polish problems converged by the gap alone too, for full precision.
-            cand = np.flatnonzero(done & ~polished)
-            if cand.size:
-                wp, ok, gp = _polish(Gw[cand], bw[cand], yyw[cand], l1w[cand], l2w[cand], w[cand], gap_tol)
-                better = ok & (gp <= gap[cand])
-                w[cand[better]] = wp[better]
-                gap[cand[better]] = gp[better]
-            _finish(done, w, gap)
-    if ids.size:
+        _after_sweep(act, sweeps, tol_now, gap_tol, guess_support, w_out, gap_out)
+    if act.ids.size:
         warnings.warn(
-            f"Batched coordinate descent stopped after {sweeps} sweeps with {ids.size} of "
+            f"Batched coordinate descent stopped after {sweeps} sweeps with {act.ids.size} of "
             f"{B} problems above the duality-gap tolerance (largest gap/||y||²: "
-            f"{np.max(_gap(Gw, bw, yyw, l1w, l2w, w) / yyw):.1e}); increase the "
+            f"{np.max(act.gap() / act.yy):.1e}); increase the "
             "estimator's max_iter or alpha.",
             ConvergenceWarning,
             stacklevel=3,
         )
-        w_out[ids] = w
-        gap_out[ids] = _gap(Gw, bw, yyw, l1w, l2w, w)
+        w_out[act.ids] = act.w
+        gap_out[act.ids] = act.gap()
     return w_out, gap_out, sweeps
+
+
+class _Active:
+    """The unfinished problems of an :func:`enet_cd_batch` call; shrinks as problems converge.
+
+    Holds each problem's ``G``, ``b``, ``yy``, ``l1``, ``l2``, current coefficients ``w``,
+    ``G_jj`` (``n2``), the zero-column mask ``zc``, ``1/(G_jj + l2)`` (``inv``), the
+    rows of ``G`` and ``b`` by coordinate (``Gt``, ``bt``, for the sweeps), the working set
+    ``work`` and the problem's position ``ids`` in the batch.
+    """
+
+    def __init__(self, G, b, yy, l1, l2, w, norm2, zero_col):
+        self.ids = np.arange(G.shape[0])
+        self.G, self.b, self.yy, self.l1, self.l2 = G, b, yy, l1, l2
+        self.w = w
+        self.n2, self.zc = norm2, zero_col
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.inv = np.where(zero_col, 0.0, 1.0 / (norm2 + l2[:, None]))
+        self.Gt = np.ascontiguousarray(G.transpose(1, 0, 2))  # (m, batch, m): row j of every G
+        self.bt = np.ascontiguousarray(b.T)
+        self.work = None
+
+    def gap(self, return_xta=False):
+        """Duality gap of the current coefficients (see :func:`_gap`)."""
+        return _gap(self.G, self.b, self.yy, self.l1, self.l2, self.w, return_xta=return_xta)
+
+    def violators(self, xta):
+        """Coordinates violating the optimality condition ``|x_jᵀ r| <= l1``."""
+        return ~self.zc & (np.abs(xta) > self.l1[:, None])
+
+    def polish(self, rows, gap_tol, signs=None):
+        """:func:`_polish` on the problems ``rows`` (mask or indices)."""
+        return _polish(self.G[rows], self.b[rows], self.yy[rows], self.l1[rows], self.l2[rows], self.w[rows],
+                       gap_tol, signs=signs)
+
+    def finish(self, mask, gap, w_out, gap_out):
+        """Write the problems ``mask`` (with their ``gap``) to the outputs and drop them."""
+        w_out[self.ids[mask]] = self.w[mask]
+        gap_out[self.ids[mask]] = gap[mask]
+        keep = ~mask
+        self.ids, self.G, self.b = self.ids[keep], self.G[keep], self.b[keep]
+        self.yy, self.l1, self.l2 = self.yy[keep], self.l1[keep], self.l2[keep]
+        self.w, self.n2, self.zc = self.w[keep], self.n2[keep], self.zc[keep]
+        self.inv, self.work = self.inv[keep], self.work[keep]
+        self.Gt, self.bt = self.Gt[:, keep], self.bt[:, keep]
+
+    def sweep(self):
+        """One cyclic coordinate-descent sweep over the working set."""
+        w, work = self.w, self.work
+        for j in np.flatnonzero(work.any(axis=0)):
+            tmp = self.bt[j] - np.einsum("am,am->a", self.Gt[j], w) + self.n2[:, j] * w[:, j]
+            new = np.sign(tmp) * np.maximum(np.abs(tmp) - self.l1, 0.0) * self.inv[:, j]
+            w[:, j] = np.where(work[:, j], new, w[:, j])
+
+
+def _start(act, gap_tol, guess_support, w_out, gap_out):
+    """Before any sweep: set the working set, finish problems already optimal or solved exactly.
+
+    Guesses the support: the warm start's plus every coordinate violating the optimality
+    condition, with the sign of its gradient.  For most candidates of a selection step this is
+    the optimum's support, and the exact solve finishes the problem without any sweep.
+    """
+    gap, xta = act.gap(return_xta=True)
+    viol = act.violators(xta)
+    act.work = (act.w != 0.0) | viol
+    done = gap <= gap_tol * act.yy
+    guess = ~done if guess_support else np.zeros_like(done)
+    if guess.any():
+        sg = np.where(viol, np.sign(xta), np.sign(act.w))[guess]
+        wp, ok, gp = act.polish(guess, gap_tol, signs=sg)
+        sel = np.flatnonzero(guess)[ok]
+        act.w[sel] = wp[ok]
+        gap[sel] = gp[ok]
+        done[sel] = True
+    if done.any():
+        act.finish(done, gap, w_out, gap_out)
+
+
+def _after_sweep(act, sweeps, tol_now, gap_tol, guess_support, w_out, gap_out):
+    """After sweep number ``sweeps``: grow the working sets, polish, finish converged problems."""
+    gap, xta = act.gap(return_xta=True)
+    act.work |= act.violators(xta)
+    done = gap <= tol_now * act.yy
+    polished = np.zeros_like(done)
+    # Try the exact active-set solution where CD is close, and on every
+    # unfinished problem every 16 sweeps: slow (ill-conditioned) problems
+    # often have the right signs long before CD reaches the tolerance.
+    near = ~done & (gap <= 1e-6 * act.yy)
+    if guess_support and sweeps % 16 == 0:
+        near = ~done
+    if near.any():
+        wp, ok, gp = act.polish(near, gap_tol)
+        sel = np.flatnonzero(near)[ok]
+        act.w[sel] = wp[ok]
+        gap[sel] = gp[ok]
+        done[sel] = True
+        polished[sel] = True
+    if done.any():
+        # Polish problems converged by the gap alone too, for full precision.
+        cand = np.flatnonzero(done & ~polished)
+        if cand.size:
+            wp, ok, gp = act.polish(cand, gap_tol)
+            better = ok & (gp <= gap[cand])
+            act.w[cand[better]] = wp[better]
+            gap[cand[better]] = gp[better]
+        act.finish(done, gap, w_out, gap_out)
 
 
 def ridge_batch(G, b, l2):

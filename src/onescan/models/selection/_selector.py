@@ -72,41 +72,36 @@ Differences from mlxtend
 from __future__ import annotations
 
 import logging
-import numbers
-import types
 import warnings
 from itertools import combinations
 
 import numpy as np
 import scipy.stats
-from sklearn.utils.parallel import Parallel, delayed  # carries sklearn config and warning filters to workers
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
 from sklearn.feature_selection import SelectorMixin
-from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
-from sklearn.metrics import get_scorer
-from sklearn.model_selection import check_cv, cross_val_score
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from onescan.models.selection import _kernels as _k
+from onescan.models.selection._evaluators import _merge_lists, make_evaluator
+from onescan.models.selection._params import check_params, resolve_scoring
 
 __all__ = ["SequentialFeatureSelector"]
 
 logger = logging.getLogger(__name__)
 
-# Candidates per batched solve are chunked so that the gathered Gram blocks
-# stay below this many float64 values (~32 MB).
-_MAX_BATCH_VALUES = 4_000_000
 
+def _tie_rule(tie_tol):
+    """``better(a, b)``: is score ``a`` better than ``b`` (beyond the evaluator's tie tolerance)?"""
+    if tie_tol is None:
+        return lambda a, b: a > b  # noqa: E731
+    rtol, atol = tie_tol
 
-def _merge_lists(nested_list, high_level_indices=None):
-    """Feature indices of a set of feature groups, sorted (as mlxtend)."""
-    if high_level_indices is None:
-        high_level_indices = list(range(len(nested_list)))
-    out = []
-    for idx in high_level_indices:
-        out.extend(nested_list[idx])
-    return tuple(sorted(out))
+    def better(a, b):
+        if not (np.isfinite(a) and np.isfinite(b)):
+            return a > b
+        return a > b + rtol * max(abs(a), abs(b)) + atol
+
+    return better
 
 
 class SequentialFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
@@ -222,110 +217,6 @@ class SequentialFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator
         tags.target_tags.required = True
         return tags
 
-    # ------------------------------------------------------------ validation
-    def _resolve_scoring(self):
-        if self.scoring is not None:
-            return self.scoring
-        if is_classifier(self.estimator):
-            return "accuracy"
-        try:
-            est_type = get_tags(self.estimator).estimator_type
-        except Exception:
-            est_type = getattr(self.estimator, "_estimator_type", None)
-        if est_type == "regressor":
-            return "r2"
-        raise ValueError(
-            "scoring=None needs a classifier or a regressor to infer the metric; "
-            f"got {type(self.estimator).__name__}. Pass scoring explicitly."
-        )
-
-    def _check_params(self, n_features, names):
-        if isinstance(self.cv, types.GeneratorType):
-            raise TypeError(
-                "cv is a generator object, which is not supported; pass a list of "
-                "(train, test) splits instead, e.g. cv=list(splitter.split(X, y))."
-            )
-        name_to_idx = None if names is None else {nm: i for i, nm in enumerate(names)}
-
-        def to_idx(values, what):
-            values = list(values)
-            types_ = {type(v) for v in values}
-            if len(types_) > 1:
-                raise ValueError(f"{what} values must have the same type. Found {types_}.")
-            out = []
-            for v in values:
-                if isinstance(v, str):
-                    if name_to_idx is None:
-                        raise ValueError(
-                            f"{what} names features ({v!r}) but X has no column names; "
-                            "pass a DataFrame or use column indices."
-                        )
-                    if v not in name_to_idx:
-                        raise ValueError(f"{what}: {v!r} is not a column of X.")
-                    out.append(name_to_idx[v])
-                elif isinstance(v, numbers.Integral) and not isinstance(v, bool):
-                    out.append(int(v))
-                else:
-                    raise ValueError(f"{what} must hold column indices or names, got {v!r}.")
-            return out
-
-        fixed = tuple(to_idx(self.fixed_features or (), "fixed_features"))
-        if not set(fixed).issubset(range(n_features)):
-            raise ValueError("fixed_features contains a feature that is not in X.")
-        if self.feature_groups is None:
-            groups = [[i] for i in range(n_features)]
-        else:
-            groups = []
-            for g in self.feature_groups:
-                if len(g) == 0:
-                    raise ValueError("Each list in feature_groups must be non-empty.")
-                groups.append(to_idx(g, "feature_groups"))
-            if sorted(_merge_lists(groups)) != list(range(n_features)):
-                raise ValueError(
-                    "feature_groups must contain every feature of X exactly once."
-                )
-        group_of = np.full(n_features, -1, dtype=np.int64)
-        for gid, g in enumerate(groups):
-            for i in g:
-                group_of[i] = gid
-        fixed_groups = {int(group_of[i]) for i in fixed}
-        if sum(len(groups[g]) for g in fixed_groups) != len(fixed):
-            raise ValueError(
-                "For each feature in fixed_features, the other features of its group "
-                "must be in fixed_features as well."
-            )
-        k_lb = max(1, len(fixed_groups))
-        k_ub = len(groups)
-        kf = self.k_features
-        parsimonious = False
-        if isinstance(kf, str):
-            if kf not in ("best", "parsimonious"):
-                raise ValueError('k_features as a string must be "best" or "parsimonious".')
-            parsimonious = kf == "parsimonious"
-            min_k, max_k = k_lb, k_ub
-        elif isinstance(kf, tuple):
-            if len(kf) != 2:
-                raise ValueError("k_features tuple must be (min, max).")
-            min_k, max_k = kf
-            if min_k > max_k:
-                raise ValueError("k_features: the min must not exceed the max.")
-            for v in kf:
-                if not isinstance(v, numbers.Integral) or not k_lb <= v <= k_ub:
-                    raise ValueError(
-                        f"k_features tuple values must be between {k_lb} and {k_ub} "
-                        "(number of fixed groups .. number of features/groups)."
-                    )
-        elif isinstance(kf, numbers.Integral) and not isinstance(kf, bool):
-            if not k_lb <= kf <= k_ub:
-                raise ValueError(
-                    f"k_features={kf} must be between {k_lb} and {k_ub} "
-                    "(number of fixed groups .. number of features/groups)."
-                )
-            min_k = max_k = int(kf)
-        else:
-            raise ValueError("k_features must be a positive integer, a tuple or a string.")
-        return fixed, groups, fixed_groups, int(min_k), int(max_k), parsimonious
-
     # ------------------------------------------------------------------- fit
     def fit(self, X, y, groups=None, **fit_params):
         """Run the sequential search.
@@ -358,39 +249,35 @@ class SequentialFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator
             y_numeric=not is_classifier(self.estimator),
         )
         n_features = X_.shape[1]
-        fixed, fgroups, fixed_groups, min_k, max_k, parsimonious = self._check_params(
-            n_features, names
-        )
-        scoring = self._resolve_scoring()
-        self._fgroups = fgroups
-        ev = self._make_evaluator(X_, y_, groups, scoring, fit_params)
+        space = check_params(self, n_features, names)
+        scoring = resolve_scoring(self.scoring, self.estimator)
+        self._fgroups = space.groups
+        ev = make_evaluator(self, X_, y_, groups, scoring, fit_params, space.groups)
         self.solver_ = ev.name
         self._ev = ev
-        if ev.tie_tol is None:
-            better = lambda a, b: a > b  # noqa: E731
-        else:
-            rtol, atol = ev.tie_tol
+        self._better = _tie_rule(ev.tie_tol)
+        subsets = self._search(ev, space, n_features)
+        self._finalize(subsets, space.min_k, space.max_k, space.parsimonious, names, n_features)
+        del self._ev, self._better, self._fgroups
+        return self
 
-            def better(a, b):
-                if not (np.isfinite(a) and np.isfinite(b)):
-                    return a > b
-                return a > b + rtol * max(abs(a), abs(b)) + atol
-
-        self._better = better
-
+    def _search(self, ev, space, n_features):
+        """mlxtend's search loop: ``{k: {"feature_idx", "cv_scores", "avg_score"}}`` per size visited."""
+        better = self._better
+        fixed_groups = space.fixed_groups
         subsets = {}
         if self.forward:
             k_idx = tuple(sorted(fixed_groups))
-            k_stop = max_k
+            k_stop = space.max_k
         else:
-            k_idx = tuple(range(len(fgroups)))
-            k_stop = min_k
+            k_idx = tuple(range(len(space.groups)))
+            k_stop = space.min_k
         k = len(k_idx)
         if k > 0:
             (cv0,) = ev.scores([k_idx], base=None)
             subsets[k] = {"feature_idx": k_idx, "cv_scores": cv0, "avg_score": np.nanmean(cv0)}
 
-        orig_set = set(range(len(fgroups)))
+        orig_set = set(range(len(space.groups)))
         while k != k_stop:
             prev_subset = set(k_idx)
             if self.forward:
@@ -412,37 +299,47 @@ class SequentialFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator
                         k_stop = k
 
             if self.floating:
-                is_float_forward = not self.forward
-                (new_feature_idx,) = set(k_idx) ^ prev_subset
-                for _ in range(n_features):
-                    if self.forward and (len(k_idx) - len(fixed_groups)) <= 2:
-                        break
-                    if not self.forward and (len(orig_set) - len(k_idx) <= 2):
-                        break
-                    if is_float_forward:
-                        search_set = orig_set - {new_feature_idx}
-                        must_include_set = set(k_idx)
-                    else:
-                        search_set = set(k_idx)
-                        must_include_set = fixed_groups | {new_feature_idx}
-                    k_idx_c, k_score_c, cv_scores_c = self._step(
-                        ev, search_set, must_include_set, is_float_forward, base=tuple(k_idx)
-                    )
-                    if not better(k_score_c, k_score):
-                        break
-                    if not better(k_score_c, subsets[len(k_idx_c)]["avg_score"]):
-                        break
-                    k_idx, k_score, cv_scores = k_idx_c, k_score_c, cv_scores_c
-                    k_idx = tuple(sorted(k_idx))
-                    k = len(k_idx)
-                    subsets[k] = {"feature_idx": k_idx, "cv_scores": cv_scores, "avg_score": k_score}
+                k_idx, k_score, cv_scores = self._float(
+                    ev, subsets, (k_idx, k_score, cv_scores), prev_subset, orig_set, fixed_groups, n_features
+                )
+                k = len(k_idx)
 
             if self.verbose:
                 logger.info("Features: %d/%s -- score: %s", len(k_idx), k_stop, k_score)
+        return subsets
 
-        self._finalize(subsets, min_k, max_k, parsimonious, names, n_features)
-        del self._ev, self._better, self._fgroups
-        return self
+    def _float(self, ev, subsets, current, prev_subset, orig_set, fixed_groups, n_features):
+        """mlxtend's conditional exclusion (forward) / inclusion (backward) after a step.
+
+        ``current`` is the step's ``(k_idx, k_score, cv_scores)``; returns it, improved.
+        """
+        better = self._better
+        k_idx, k_score, cv_scores = current
+        is_float_forward = not self.forward
+        (new_feature_idx,) = set(k_idx) ^ prev_subset
+        for _ in range(n_features):
+            if self.forward and (len(k_idx) - len(fixed_groups)) <= 2:
+                break
+            if not self.forward and (len(orig_set) - len(k_idx) <= 2):
+                break
+            if is_float_forward:
+                search_set = orig_set - {new_feature_idx}
+                must_include_set = set(k_idx)
+            else:
+                search_set = set(k_idx)
+                must_include_set = fixed_groups | {new_feature_idx}
+            k_idx_c, k_score_c, cv_scores_c = self._step(
+                ev, search_set, must_include_set, is_float_forward, base=tuple(k_idx)
+            )
+            if not better(k_score_c, k_score):
+                break
+            if not better(k_score_c, subsets[len(k_idx_c)]["avg_score"]):
+                break
+            k_idx, k_score, cv_scores = k_idx_c, k_score_c, cv_scores_c
+            k_idx = tuple(sorted(k_idx))
+            k = len(k_idx)
+            subsets[k] = {"feature_idx": k_idx, "cv_scores": cv_scores, "avg_score": k_score}
+        return k_idx, k_score, cv_scores
 
     def _step(self, ev, search_set, must_include_set, is_forward, base):
         """One round of mlxtend's ``_feature_selector`` (same candidate order)."""
@@ -508,27 +405,6 @@ class SequentialFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator
         self.k_feature_names_ = tuple(names[i] for i in self.k_feature_idx_)
         self.subsets_ = subsets
 
-    # ------------------------------------------------------------ evaluators
-    def _make_evaluator(self, X, y, groups, scoring, fit_params):
-        fast = _fast_model(self.estimator)
-        splits = None
-        if fast is not None and not fit_params and isinstance(scoring, str) and scoring in _k.SCORERS:
-            splits = _fixed_splits(self.cv, X, y, groups, self.estimator)
-        if fast is not None and splits is not None:
-            kind, params = fast
-            stats = _k.FoldStats(X, y, splits, fit_intercept=params["fit_intercept"])
-            dimensionless = _k.SCORE_IS_DIMENSIONLESS.get(scoring, False)
-            return _BatchedEvaluator(
-                stats, self._fgroups, kind, params, scoring,
-                tie_tol=(1e-9, 1e-9 if dimensionless else 0.0),
-            )
-        scorer = get_scorer(scoring) if isinstance(scoring, str) else scoring
-        est = clone(self.estimator) if self.clone_estimator else self.estimator
-        return _GenericEvaluator(
-            est, X, y, groups, self.cv, scorer, self._fgroups, self.n_jobs,
-            self.pre_dispatch, self.verbose, fit_params,
-        )
-
     # ------------------------------------------------------------- transform
     def _get_support_mask(self):
         check_is_fitted(self, "k_feature_idx_")
@@ -560,168 +436,3 @@ class SequentialFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator
             d["std_err"] = std_err
             out[k] = d
         return out
-
-
-def _fast_model(est):
-    """(kind, params) when ``est`` can be solved in batches, else None."""
-    t = type(est)
-    if t in (Lasso, ElasticNet):
-        p = est.get_params()
-        l1_ratio = 1.0 if t is Lasso else p["l1_ratio"]
-        alpha = p["alpha"]
-        if (
-            not p["positive"]
-            and isinstance(alpha, numbers.Real) and alpha > 0
-            and isinstance(l1_ratio, numbers.Real) and 0 < l1_ratio <= 1
-            and isinstance(p["fit_intercept"], (bool, np.bool_))
-        ):
-            return "enet", {"alpha": float(alpha), "l1_ratio": float(l1_ratio),
-                            "fit_intercept": bool(p["fit_intercept"]),
-                            "max_iter": max(int(p["max_iter"]), 100)}
-    elif t is Ridge:
-        p = est.get_params()
-        alpha = p["alpha"]
-        if (
-            not p["positive"] and isinstance(alpha, numbers.Real) and alpha > 0
-            and isinstance(p["fit_intercept"], (bool, np.bool_))
-        ):
-            return "ridge", {"alpha": float(alpha), "fit_intercept": bool(p["fit_intercept"])}
-    elif t is LinearRegression:
-        p = est.get_params()
-        if not p["positive"] and isinstance(p["fit_intercept"], (bool, np.bool_)):
-            return "ridge", {"alpha": 0.0, "fit_intercept": bool(p["fit_intercept"])}
-    return None
-
-
-def _fixed_splits(cv, X, y, groups, estimator):
-    """The folds as a list, if they are the same at every call; else None.
-
-    Mirrors mlxtend: a falsy ``cv`` means "fit and score on all rows".
-    """
-    n = X.shape[0]
-    if not cv:
-        idx = np.arange(n)
-        return [(idx, idx)]
-    if isinstance(cv, numbers.Integral):
-        splitter = check_cv(cv, y, classifier=is_classifier(estimator))
-    elif hasattr(cv, "split"):
-        rs = getattr(cv, "random_state", None)
-        shuffles = getattr(cv, "shuffle", None)
-        if (shuffles or shuffles is None and hasattr(cv, "random_state")) and not isinstance(
-            rs, numbers.Integral
-        ):
-            return None  # random folds change at every call in mlxtend too
-        splitter = cv
-    else:
-        splitter = check_cv(cv, y, classifier=is_classifier(estimator))
-    splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y, groups)]
-    if not splits:
-        return None
-    return splits
-
-
-class _BatchedEvaluator:
-    """CV scores of many subsets at once for linear least-squares models."""
-
-    def __init__(self, stats, fgroups, kind, params, scoring, tie_tol):
-        self.stats = stats
-        self.fgroups = fgroups
-        self.kind = kind
-        self.params = params
-        self.scoring = scoring
-        self.tie_tol = tie_tol
-        self.name = "batched-cd" if kind == "enet" else "batched-linear"
-        self._coef = {}    # merged feature tuple -> (feature order, (n_folds, m) coefficients)
-        self._scores = {}  # merged feature tuple -> cv scores
-
-    def scores(self, cands, base):
-        """Mean-ready CV scores (n_folds,) for each candidate group subset."""
-        merged = [_merge_lists(self.fgroups, c) for c in cands]
-        todo = [t for t in dict.fromkeys(merged) if t not in self._scores]
-        if todo:
-            base_m = None if base is None else _merge_lists(self.fgroups, base)
-            self._solve(todo, base_m)
-        return np.array([self._scores[t] for t in merged])
-
-    def _solve(self, subsets, base):
-        st = self.stats
-        F = st.n_folds
-        base_row, base_w = self._coef.get(base, (None, None)) if base is not None else (None, None)
-        pos_in_base = {} if base_w is None else {f: i for i, f in enumerate(base_row)}
-        m = max(len(s) for s in subsets)
-        # Local order: features of the warm-start subset first (in its order),
-        # then the others ascending, then padding.  Candidates that differ only
-        # in a feature with zero weight then follow bit-identical arithmetic.
-        order = []
-        for s in subsets:
-            inb = [f for f in s if f in pos_in_base]
-            inb.sort(key=pos_in_base.__getitem__)
-            rest = [f for f in s if f not in pos_in_base]
-            order.append(inb + rest + [st.pad_index] * (m - len(s)))
-        idx = np.array(order, dtype=np.intp)
-        w0 = np.zeros((len(subsets), F, m))
-        if base_w is not None:
-            for c, row in enumerate(order):
-                for i, f in enumerate(row):
-                    j = pos_in_base.get(f)
-                    if j is not None:
-                        w0[c, :, i] = base_w[:, j]
-        chunk = max(1, _MAX_BATCH_VALUES // max(1, F * m * m))
-        for start in range(0, len(subsets), chunk):
-            sl = slice(start, start + chunk)
-            W = self._fit(idx[sl], w0[sl])
-            sc = _k.fold_scores(st, idx[sl], W, self.scoring)
-            for c, s in enumerate(subsets[sl]):
-                # coefficients in the local order of this solve (for warm starts)
-                self._coef[s] = (order[start + c][: len(s)], W[c][:, : len(s)])
-                self._scores[s] = sc[c]
-
-    def _fit(self, idx, w0):
-        st = self.stats
-        C, m = idx.shape
-        F = st.n_folds
-        G, b, yy, ntr = st.gather(idx)
-        if self.kind == "enet":
-            a, r = self.params["alpha"], self.params["l1_ratio"]
-            # scikit-learn's budget is max_iter sweeps; spend up to as many,
-            # accepting a gap of 1e-9·||y||² (vs sklearn's tol·||y||²) after half.
-            mi = self.params["max_iter"]
-            w, gap, sweeps = _k.enet_cd_batch(
-                G, b, yy, ntr * a * r, ntr * a * (1.0 - r), w0.reshape(C * F, m),
-                patience=max(1, mi // 2), max_sweeps=mi,
-            )
-            logger.debug("batched CD: %d problems of %d features, %d sweeps", C * F, m, sweeps)
-        else:
-            w = _k.ridge_batch(G, b, np.full(C * F, self.params["alpha"]))
-        return w.reshape(C, F, m)
-
-
-class _GenericEvaluator:
-    """CV scores through ``cross_val_score``, one subset at a time (as mlxtend)."""
-
-    name = "generic"
-    tie_tol = None
-
-    def __init__(self, est, X, y, groups, cv, scorer, fgroups, n_jobs, pre_dispatch, verbose, fit_params):
-        self.est, self.X, self.y, self.groups = est, X, y, groups
-        self.cv, self.scorer, self.fgroups = cv, scorer, fgroups
-        self.n_jobs, self.pre_dispatch, self.verbose = n_jobs, pre_dispatch, verbose
-        self.fit_params = fit_params
-
-    def _one(self, cand):
-        idx = list(_merge_lists(self.fgroups, cand))
-        Xs = self.X[:, idx]
-        if self.cv:
-            return cross_val_score(
-                self.est, Xs, self.y, groups=self.groups, cv=self.cv, scoring=self.scorer,
-                n_jobs=1, pre_dispatch=self.pre_dispatch, params=self.fit_params,
-            )
-        self.est.fit(Xs, self.y, **self.fit_params)
-        return np.array([self.scorer(self.est, Xs, self.y)])
-
-    def scores(self, cands, base):
-        if len(cands) > 1 and self.n_jobs not in (None, 1):
-            n_jobs = min(self.n_jobs, len(cands)) if self.n_jobs > 0 else self.n_jobs
-            par = Parallel(n_jobs=n_jobs, pre_dispatch=self.pre_dispatch)
-            return list(par(delayed(self._one)(c) for c in cands))
-        return [self._one(c) for c in cands]
