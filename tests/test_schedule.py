@@ -191,7 +191,7 @@ def test_ml_methods_never_see_test_targets(study_data):
 def test_cohort_cv(study_data):
     data, _ = study_data
     cv = cohort_cv(data, folds=3, repeats=2, seed=0, pipeline_settings=SMALL_PIPE)
-    s = cv["summary"]
+    s = cv.summary
     assert set(s) == set(METHODS)
     assert s["all_scans"]["rmse_mci"]["mean"] == 0.0
     assert s["all_scans"]["overdose_pct"]["mean"] == 0.0
@@ -200,15 +200,15 @@ def test_cohort_cv(study_data):
     # the hybrid model with the first + 24 h scans has the exact two-point clearance as a feature
     assert s["hybrid_first_24h"]["rmse_mci"]["mean"] < 0.05 * s["stp_first"]["rmse_mci"]["mean"]
     # out-of-fold predictions: every patient predicted once per repeat
-    assert np.all(np.isfinite(cv["oof"]["lasso_first"]))
-    assert cv["per_repeat"].shape[0] == 2 * len(METHODS)
+    assert np.all(np.isfinite(cv.oof["lasso_first"]))
+    assert cv.per_repeat.shape[0] == 2 * len(METHODS)
     for mth, met in s.items():
         assert met["rmse_mci"]["low"] <= met["rmse_mci"]["mean"] <= met["rmse_mci"]["high"]
 
 
 def test_virtual_cohort_study_with_a_stand_in_simulator(monkeypatch):
     """The sample-size machinery (seeds, aggregation, test cohort) with a fast stand-in simulator."""
-    import onescan.studies._schedule as sch
+    import onescan.studies.schedule._runs as sch
 
     calls = []
 
@@ -220,14 +220,14 @@ def test_virtual_cohort_study_with_a_stand_in_simulator(monkeypatch):
     monkeypatch.setattr(sch, "_simulated_study_data", fake)
     out = virtual_cohort_study(sizes=(20, 40), n_cohorts=2, test_patients=30, seed=3,
                                methods=["stp_first", "two_point", "hybrid_first"], pipeline_settings=SMALL_PIPE)
-    assert out["sizes"] == [20, 40]
-    assert len(out["per_cohort"]) == 2 * 2 * 3
+    assert out.sizes == [20, 40]
+    assert len(out.per_cohort) == 2 * 2 * 3
     # test cohort first, then 4 distinct training cohorts
     assert calls[0][0] == 30
     assert len({c[1] for c in calls[1:]}) == 4
-    assert set(out["summary"][20]) == {"stp_first", "two_point", "hybrid_first"}
-    assert out["summary"][40]["two_point"]["rmse_mci"]["mean"] < 1e-6
-    assert out["summary"][20]["hybrid_first"]["overdose_pct"]["mean"] >= 0.0
+    assert set(out.summary[20]) == {"stp_first", "two_point", "hybrid_first"}
+    assert out.summary[40]["two_point"]["rmse_mci"]["mean"] < 1e-6
+    assert out.summary[20]["hybrid_first"]["overdose_pct"]["mean"] >= 0.0
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -272,7 +272,7 @@ def test_cohort_cv_is_the_same_in_parallel(study_data, backend):
     with parallel_config(backend=backend):
         par = cohort_cv(data, methods, folds=3, repeats=2, n_jobs=2, pipeline_settings=SMALL_PIPE)
     for mth in methods:
-        np.testing.assert_allclose(par["oof"][mth], serial["oof"][mth], rtol=1e-12)
+        np.testing.assert_allclose(par.oof[mth], serial.oof[mth], rtol=1e-12)
 
 
 def test_cv_figure_copes_with_a_mean_outside_its_interval():
