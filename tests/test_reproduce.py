@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -184,8 +185,8 @@ def test_outputs_never_overwrite_inputs(tmp_path, result):
     before = sorted(x.name for x in tmp_path.iterdir())
     with pytest.raises(InputError, match="overwritten"):
         check_outputs(tmp_path, c)
-    fake = type(result)(metrics={**result.metrics, "inputs": {"patients": {"source": str(tmp_path / "predictions.csv")}}},
-                        predictions=result.predictions, plot_data=result.plot_data)
+    fake = dataclasses.replace(result, summary=dataclasses.replace(
+        result.summary, inputs={"patients": {"source": str(tmp_path / "predictions.csv")}}))
     with pytest.raises(InputError):
         write_outputs(fake, tmp_path)
     assert sorted(x.name for x in tmp_path.iterdir()) == before
