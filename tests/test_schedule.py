@@ -286,3 +286,46 @@ def test_cv_figure_copes_with_a_mean_outside_its_interval():
                "settings": {"folds": 2, "repeats": 2}}
     fig = _cv_figure(metrics)
     assert len(fig.axes) == 2
+
+
+# ----------------------------------------------------------------------------- the method registry
+
+
+def test_every_method_is_one_registry_entry():
+    from onescan.studies.schedule._methods import KINDS
+
+    for key, m in METHODS.items():
+        assert m.key == key and m.kind in KINDS and m.colour.startswith("#")
+        assert m.scans in ("all", "first", "24 h", "first + 24 h")
+        assert (m.factory is not None) == (m.kind == "ml")
+        assert m.linestyle == KINDS[m.kind].linestyle
+
+
+def test_a_new_method_is_one_entry(study_data, monkeypatch):
+    import dataclasses
+
+    from onescan.studies.schedule import _methods
+
+    data, _ = study_data
+    half = dataclasses.replace(METHODS["two_point"], key="half_two_point", label="half of two-point",
+                               predict=lambda c: 0.5 * METHODS["two_point"].predict(c))
+    monkeypatch.setitem(_methods.METHODS, "half_two_point", half)
+    tr, te = np.arange(20), np.arange(20, 30)
+    out = fit_predict_methods(data.take(tr), data.take(te), ["two_point", "half_two_point"])
+    np.testing.assert_allclose(out["half_two_point"], 0.5 * out["two_point"])
+
+
+def test_size_figure_colours_come_from_the_registry():
+    from onescan.report._schedule_report import _size_figure
+
+    cell = {"mean": 10.0, "low": 5.0, "high": 20.0}
+    methods = ["all_scans", "stp_first", "lasso_first"]
+    metrics = {"methods": {m: {"label": METHODS[m].label, "kind": METHODS[m].kind} for m in methods},
+               "virtual": {"sizes": [20, 40], "n_cohorts": 2, "test_patients": 30,
+                           "summary": {s: {m: {"rmse_mci": cell, "overdose_pct": cell} for m in methods}
+                                       for s in ("20", "40")}}}
+    fig = _size_figure(metrics)
+    lines = fig.axes[0].get_lines()
+    assert [ln.get_label() for ln in lines] == [METHODS["stp_first"].label, METHODS["lasso_first"].label]
+    assert [ln.get_color() for ln in lines] == [METHODS["stp_first"].colour, METHODS["lasso_first"].colour]
+    assert [ln.get_linestyle() for ln in lines] == ["--", "-"]
