@@ -124,3 +124,24 @@ def test_repeated_cv_argument_checks():
         repeated_cv(X, y, {"m": LinearRegression()}, folds=1)
     with pytest.raises(ValueError):
         repeated_cv(X, y, {"m": LinearRegression()}, folds=11)
+
+
+def _mean_task(train, test, y):
+    """A fold task: predicts the training mean; 'sel' selects one fake feature per fit."""
+    return {"mean": (np.full(len(test), y[train].mean()), ["f"]), "zero": (np.zeros(len(test)), None)}
+
+
+def test_engine_assembles_out_of_fold_predictions_in_split_order():
+    from onescan.evaluation._engine import CVResult, run_repeated_cv
+
+    y = np.arange(20, dtype=float)
+    res = run_repeated_cv(20, _mean_task, (y,), ["mean", "zero"], lambda p: {"n": 20, "err": float(np.mean(p - y))},
+                          folds=4, repeats=3, seed=2, key="method")
+    assert isinstance(res, CVResult)
+    for r, start in enumerate(range(0, 12, 4)):
+        splits = list(RepeatedKFold(n_splits=4, n_repeats=3, random_state=2).split(y))[start:start + 4]
+        for tr, te in splits:
+            np.testing.assert_array_equal(res.oof["mean"][r, te], y[tr].mean())
+    assert list(res.per_repeat.columns) == ["method", "repeat", "n", "err"]
+    assert set(res.summary["zero"]) == {"err"}                      # "n" is not summarised
+    assert res.selection_frequency["mean"]["f"] == 1.0 and "zero" not in res.selection_frequency

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -185,8 +186,8 @@ def test_outputs_never_overwrite_inputs(tmp_path, result):
     before = sorted(x.name for x in tmp_path.iterdir())
     with pytest.raises(InputError, match="overwritten"):
         check_outputs(tmp_path, c)
-    fake = type(result)(metrics={**result.metrics, "inputs": {"patients": {"source": str(tmp_path / "predictions.csv")}}},
-                        predictions=result.predictions, plot_data=result.plot_data)
+    fake = dataclasses.replace(result, summary=dataclasses.replace(
+        result.summary, inputs={"patients": {"source": str(tmp_path / "predictions.csv")}}))
     with pytest.raises(InputError):
         write_outputs(fake, tmp_path)
     assert sorted(x.name for x in tmp_path.iterdir()) == before
@@ -244,3 +245,23 @@ def test_excluded_columns_leave_features_but_not_baselines(cohort):
     # the hybrid needs the liver mass for its dosimetry, and says so
     assert any("hybrid model reads liver_mass_g" in n for n in r.metrics["notes"])
     assert r.metrics["settings"]["excluded_columns"] == ["weight_kg", "liver_mass_g"]
+
+
+def test_result_is_typed_and_to_dict_is_metrics_json(result):
+    from onescan.studies._reproduce import CVSummary, ReproduceSummary, SplitResult
+
+    assert isinstance(result.summary, ReproduceSummary)
+    assert isinstance(result.summary.split, SplitResult) and isinstance(result.summary.cv, CVSummary)
+    assert result.to_dict() == result.metrics
+    assert result.metrics["split"]["n_test"] == result.summary.split.n_test
+
+
+def test_paper_table_is_read_from_the_data_file():
+    from importlib import resources
+
+    from onescan.studies.reproduce._paper import ROBUST_FEATURE_PATTERNS
+
+    data = json.loads((resources.files("onescan") / "data" / "seed_study.json").read_text(encoding="utf-8"))
+    assert PAPER == data["paper"]
+    assert PAPER["lasso"] == {"r2": 0.71, "rmse_mci": 179.8, "within30_pct": 63.6, "rmse_mci_clinical": 167.4}
+    assert [label for label, _ in ROBUST_FEATURE_PATTERNS] == PAPER["robust_features"]

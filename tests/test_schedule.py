@@ -191,7 +191,7 @@ def test_ml_methods_never_see_test_targets(study_data):
 def test_cohort_cv(study_data):
     data, _ = study_data
     cv = cohort_cv(data, folds=3, repeats=2, seed=0, pipeline_settings=SMALL_PIPE)
-    s = cv["summary"]
+    s = cv.summary
     assert set(s) == set(METHODS)
     assert s["all_scans"]["rmse_mci"]["mean"] == 0.0
     assert s["all_scans"]["overdose_pct"]["mean"] == 0.0
@@ -200,15 +200,15 @@ def test_cohort_cv(study_data):
     # the hybrid model with the first + 24 h scans has the exact two-point clearance as a feature
     assert s["hybrid_first_24h"]["rmse_mci"]["mean"] < 0.05 * s["stp_first"]["rmse_mci"]["mean"]
     # out-of-fold predictions: every patient predicted once per repeat
-    assert np.all(np.isfinite(cv["oof"]["lasso_first"]))
-    assert cv["per_repeat"].shape[0] == 2 * len(METHODS)
+    assert np.all(np.isfinite(cv.oof["lasso_first"]))
+    assert cv.per_repeat.shape[0] == 2 * len(METHODS)
     for mth, met in s.items():
         assert met["rmse_mci"]["low"] <= met["rmse_mci"]["mean"] <= met["rmse_mci"]["high"]
 
 
 def test_virtual_cohort_study_with_a_stand_in_simulator(monkeypatch):
     """The sample-size machinery (seeds, aggregation, test cohort) with a fast stand-in simulator."""
-    import onescan.studies._schedule as sch
+    import onescan.studies.schedule._runs as sch
 
     calls = []
 
@@ -220,14 +220,14 @@ def test_virtual_cohort_study_with_a_stand_in_simulator(monkeypatch):
     monkeypatch.setattr(sch, "_simulated_study_data", fake)
     out = virtual_cohort_study(sizes=(20, 40), n_cohorts=2, test_patients=30, seed=3,
                                methods=["stp_first", "two_point", "hybrid_first"], pipeline_settings=SMALL_PIPE)
-    assert out["sizes"] == [20, 40]
-    assert len(out["per_cohort"]) == 2 * 2 * 3
+    assert out.sizes == [20, 40]
+    assert len(out.per_cohort) == 2 * 2 * 3
     # test cohort first, then 4 distinct training cohorts
     assert calls[0][0] == 30
     assert len({c[1] for c in calls[1:]}) == 4
-    assert set(out["summary"][20]) == {"stp_first", "two_point", "hybrid_first"}
-    assert out["summary"][40]["two_point"]["rmse_mci"]["mean"] < 1e-6
-    assert out["summary"][20]["hybrid_first"]["overdose_pct"]["mean"] >= 0.0
+    assert set(out.summary[20]) == {"stp_first", "two_point", "hybrid_first"}
+    assert out.summary[40]["two_point"]["rmse_mci"]["mean"] < 1e-6
+    assert out.summary[20]["hybrid_first"]["overdose_pct"]["mean"] >= 0.0
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -272,7 +272,7 @@ def test_cohort_cv_is_the_same_in_parallel(study_data, backend):
     with parallel_config(backend=backend):
         par = cohort_cv(data, methods, folds=3, repeats=2, n_jobs=2, pipeline_settings=SMALL_PIPE)
     for mth in methods:
-        np.testing.assert_allclose(par["oof"][mth], serial["oof"][mth], rtol=1e-12)
+        np.testing.assert_allclose(par.oof[mth], serial.oof[mth], rtol=1e-12)
 
 
 def test_cv_figure_copes_with_a_mean_outside_its_interval():
@@ -286,3 +286,46 @@ def test_cv_figure_copes_with_a_mean_outside_its_interval():
                "settings": {"folds": 2, "repeats": 2}}
     fig = _cv_figure(metrics)
     assert len(fig.axes) == 2
+
+
+# ----------------------------------------------------------------------------- the method registry
+
+
+def test_every_method_is_one_registry_entry():
+    from onescan.studies.schedule._methods import KINDS
+
+    for key, m in METHODS.items():
+        assert m.key == key and m.kind in KINDS and m.colour.startswith("#")
+        assert m.scans in ("all", "first", "24 h", "first + 24 h")
+        assert (m.factory is not None) == (m.kind == "ml")
+        assert m.linestyle == KINDS[m.kind].linestyle
+
+
+def test_a_new_method_is_one_entry(study_data, monkeypatch):
+    import dataclasses
+
+    from onescan.studies.schedule import _methods
+
+    data, _ = study_data
+    half = dataclasses.replace(METHODS["two_point"], key="half_two_point", label="half of two-point",
+                               predict=lambda c: 0.5 * METHODS["two_point"].predict(c))
+    monkeypatch.setitem(_methods.METHODS, "half_two_point", half)
+    tr, te = np.arange(20), np.arange(20, 30)
+    out = fit_predict_methods(data.take(tr), data.take(te), ["two_point", "half_two_point"])
+    np.testing.assert_allclose(out["half_two_point"], 0.5 * out["two_point"])
+
+
+def test_size_figure_colours_come_from_the_registry():
+    from onescan.report._schedule_report import _size_figure
+
+    cell = {"mean": 10.0, "low": 5.0, "high": 20.0}
+    methods = ["all_scans", "stp_first", "lasso_first"]
+    metrics = {"methods": {m: {"label": METHODS[m].label, "kind": METHODS[m].kind} for m in methods},
+               "virtual": {"sizes": [20, 40], "n_cohorts": 2, "test_patients": 30,
+                           "summary": {s: {m: {"rmse_mci": cell, "overdose_pct": cell} for m in methods}
+                                       for s in ("20", "40")}}}
+    fig = _size_figure(metrics)
+    lines = fig.axes[0].get_lines()
+    assert [ln.get_label() for ln in lines] == [METHODS["stp_first"].label, METHODS["lasso_first"].label]
+    assert [ln.get_color() for ln in lines] == [METHODS["stp_first"].colour, METHODS["lasso_first"].colour]
+    assert [ln.get_linestyle() for ln in lines] == ["--", "-"]

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from onescan.contract._errors import InputError, Problem
+from onescan.contract._organs import limiting_organ
 from ._app import app
 from ._options import (
     pipeline_settings_from_options,
@@ -33,6 +34,7 @@ from ._options import (
 
 _MODEL = "Model"
 _EVAL = "Evaluation"
+_ORGAN = limiting_organ()
 
 
 @app.command("reproduce")
@@ -68,8 +70,9 @@ def reproduce(
         help="A patients column not to use as a feature (repeatable).")] = None,
     hybrid: Annotated[bool, typer.Option(
         "--hybrid/--no-hybrid", rich_help_panel=_MODEL,
-        help="Also fit, cross-validate and report onescan's physics-informed hybrid model (learnt liver "
-             "clearance + MIRD dosimetry; not in the paper) beside the published one. --no-hybrid is faster.")
+        help="Also fit, cross-validate and report onescan's physics-informed hybrid model (learnt "
+             f"{_ORGAN.label} clearance + MIRD dosimetry; not in the paper) beside the published one. "
+             "--no-hybrid is faster.")
     ] = True,
     fit: FitOpt = FitMethod.monoexp,
     mass_scaling: MassScalingOpt = MassScaling.split,
@@ -88,7 +91,7 @@ def reproduce(
     this run's numbers, metrics.json, predictions.csv and figures/ into --out.
     """
     from onescan.report import check_outputs, write_outputs
-    from onescan.studies._reproduce import PAPER, reproduce as run
+    from onescan.studies._reproduce import reproduce as run
 
     problems: list[Problem] = []
     ds = _collect(problems, dose_settings_from_options, fit=fit, mass_scaling=mass_scaling, s_values=s_values,
@@ -127,7 +130,15 @@ def reproduce(
                      n_jobs=jobs, test_size=test_size, exclude=tuple(exclude or ()), cohort_label=label,
                      hybrid=hybrid, progress=progress)
         write_outputs(result, out, progress=progress)
-    m = result.metrics
+    _print_summary(result.metrics, console, folds, repeats)
+    console.print(f"wrote {out / 'report.html'} and metrics.json, predictions.csv, figures/ "
+                  f"in {time.perf_counter() - t0:.1f} s", markup=False)
+
+
+def _print_summary(m: dict, console: Console, folds: int, repeats: int) -> None:
+    """The published split's and the CV's headline numbers beside the paper's, and the notes."""
+    from onescan.studies._reproduce import PAPER
+
     lasso = m["split"]["metrics"]["lasso"]
     cv = m["cv"]["summary"]["lasso"]
     console.print(
@@ -149,5 +160,3 @@ def reproduce(
             f"{hc['rmse_mci_clinical']['high']:.1f}] mCi (predictions capped like the target)", markup=False)
     for note in m.get("notes", []):
         console.print(f"note: {note}", markup=False)
-    console.print(f"wrote {out / 'report.html'} and metrics.json, predictions.csv, figures/ "
-                  f"in {time.perf_counter() - t0:.1f} s", markup=False)

@@ -7,8 +7,6 @@ Figures are embedded as base64 PNG (and also written to ``figures/``).
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import logging
 import math
@@ -18,6 +16,9 @@ from typing import Callable, Mapping
 import numpy as np
 
 from onescan.contract._errors import InputError, Problem
+from onescan.contract._organs import limiting_organ
+from onescan.report._render import base64_figures, fmt, new_figure, png, render
+from onescan.studies.reproduce._methods import METHODS
 
 __all__ = ["make_figures", "render_report", "fmt", "write_outputs", "check_outputs", "OUTPUT_FILES"]
 
@@ -26,52 +27,27 @@ OUTPUT_FILES = ("report.html", "metrics.json", "predictions.csv")
 
 logger = logging.getLogger(__name__)
 
-_COLORS = {"lasso": "#1f77b4", "hybrid": "#9467bd", "body_mass": "#ff7f0e", "liver_mass": "#2ca02c",
-           "stp": "#d62728"}
-#: Marker, size and z-order per method in the predicted-vs-prescribed figure (published and hybrid prominent).
-_MARKERS = {"lasso": ("o", 40, 4), "hybrid": ("s", 30, 3)}
+_ORGAN = limiting_organ()
+_GREY = "0.5"
 
 
-def fmt(value, digits: int = 1, pct: bool = False) -> str:
-    """Format a number for the report (``–`` for missing values).
-
-    Parameters
-    ----------
-    value : float or None
-    digits : int, default 1
-        Decimals.
-    pct : bool, default False
-        Append ``%``.
-    """
-    if value is None:
-        return "–"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if not math.isfinite(v):
-        return "–"
-    s = f"{v:.{digits}f}"
-    if s.startswith("-") and float(s) == 0:
-        s = s[1:]
-    return s + ("%" if pct else "")
+def _colour(name: str, default=None):
+    """The method's colour (the registry :data:`onescan.studies.reproduce._methods.METHODS`)."""
+    m = METHODS.get(name)
+    return m.colour if m is not None else default
 
 
-def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+def _addition(name: str) -> bool:
+    """Is the method onescan's addition, not in the paper?"""
+    m = METHODS.get(name)
+    return m is not None and m.addition
 
 
 def _fig_pred_vs_actual(pd_: Mapping, metrics: Mapping) -> bytes:
-    import matplotlib.pyplot as plt
-
     y, test, cap = pd_["y"], pd_["test"], pd_["cap"]
     yt = y[test]
-    fig, ax = plt.subplots(figsize=(6.2, 5.6))
+    fig = new_figure((6.2, 5.6))
+    ax = fig.subplots()
     allv = [yt] + [p for p in pd_["split_pred"].values()]
     finite = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in allv])
     lo = max(0.0, float(np.min(finite)) * 0.85)
@@ -87,20 +63,21 @@ def _fig_pred_vs_actual(pd_: Mapping, metrics: Mapping) -> bytes:
     short = metrics.get("method_short", {})
     for name, label in pd_["methods"].items():
         p = pd_["split_pred"][name]
-        marker, size, z = _MARKERS.get(name, ("x", 18, 2))
-        big = name in _MARKERS
+        method = METHODS.get(name)
+        marker, size, z = method.marker if method is not None else ("x", 18, 2)
+        big = marker != "x"
         if name == "lasso" and iv:
             lvl = 100 * metrics["split"]["interval"]["level"]
-            ax.errorbar(yt, p, yerr=[p - iv["low"], iv["high"] - p], fmt="none", ecolor=_COLORS["lasso"],
+            ax.errorbar(yt, p, yerr=[p - iv["low"], iv["high"] - p], fmt="none", ecolor=_colour("lasso"),
                         alpha=0.35, lw=1, label=f"{lvl:.0f}% prediction interval (LASSO)")
-        lab = short.get(name, label) + (" (onescan's addition)" if name == "hybrid" else "")
+        lab = short.get(name, label) + (" (onescan's addition)" if _addition(name) else "")
         above = np.asarray(p) > hi
         off_scale += int(above.sum())
-        ax.scatter(yt[~above], np.asarray(p)[~above], s=size, marker=marker, color=_COLORS.get(name), label=lab,
-                   zorder=z, alpha=1 if big else 0.7, facecolors="none" if name == "hybrid" else None)
+        ax.scatter(yt[~above], np.asarray(p)[~above], s=size, marker=marker, color=_colour(name), label=lab,
+                   zorder=z, alpha=1 if big else 0.7, facecolors="none" if _addition(name) else None)
         if above.any():
             ax.scatter(yt[above], np.full(int(above.sum()), hi * 0.985), s=size, marker="^",
-                       color=_COLORS.get(name), zorder=z, clip_on=False)
+                       color=_colour(name), zorder=z, clip_on=False)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     if off_scale:
@@ -110,22 +87,20 @@ def _fig_pred_vs_actual(pd_: Mapping, metrics: Mapping) -> bytes:
     ax.set_ylabel("predicted activity (mCi)")
     ax.set_title(f"Published split: {len(test)} test patients")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
-    return _png(fig)
+    return png(fig)
 
 
 def _fig_bland_altman(pd_: Mapping, metrics: Mapping) -> bytes:
-    import matplotlib.pyplot as plt
-
     y, test = pd_["y"], pd_["test"]
     yt = y[test]
     names = [k for k in ("lasso", "hybrid") if k in pd_["split_pred"]]
-    fig, axes = plt.subplots(1, len(names), figsize=(6.2 * len(names) / (1 + 0.25 * (len(names) - 1)), 4.4),
-                             squeeze=False)
+    fig = new_figure((6.2 * len(names) / (1 + 0.25 * (len(names) - 1)), 4.4))
+    axes = fig.subplots(1, len(names), squeeze=False)
     titles = {"lasso": "LASSO pipeline", "hybrid": "hybrid model (onescan's addition)"}
     for ax, name in zip(axes[0], names):
         p = pd_["split_pred"][name]
         m = metrics["split"]["metrics"][name]
-        color = _COLORS[name]
+        color = _colour(name)
         # repeated-CV out-of-fold predictions (first repeat) in the background
         oof = pd_["oof"][name][0]
         ok = np.isfinite(oof)
@@ -142,103 +117,100 @@ def _fig_bland_altman(pd_: Mapping, metrics: Mapping) -> bytes:
         ax.set_title(f"Bland–Altman, {titles[name]}", fontsize=10)
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
     axes[0][0].set_ylabel("predicted − prescribed (mCi)")
-    return _png(fig)
+    return png(fig)
 
 
 def _fig_errors(pd_: Mapping, metrics: Mapping) -> bytes:
-    import matplotlib.pyplot as plt
-
     y = pd_["y"]
     data, labels = [], []
     for name, label in pd_["methods"].items():
         e = 100.0 * (pd_["oof"][name] - y[None, :]) / y[None, :]
         e = e[np.isfinite(e)]
         data.append(e)
-        labels.append(metrics.get("method_short", {}).get(name, name) + ("*" if name == "hybrid" else ""))
-    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+        labels.append(metrics.get("method_short", {}).get(name, name) + ("*" if _addition(name) else ""))
+    fig = new_figure((6.8, 4.2))
+    ax = fig.subplots()
     ax.axhspan(-30, 30, color="0.9", label="±30%")
     bp = ax.boxplot(data, whis=(5, 95), showfliers=False, patch_artist=True)
     ax.set_xticks(range(1, len(labels) + 1), labels)
     for patch, name in zip(bp["boxes"], pd_["methods"]):
-        patch.set_facecolor(_COLORS.get(name, "0.5"))
+        patch.set_facecolor(_colour(name, _GREY))
         patch.set_alpha(0.6)
     ax.axhline(0, color="k", lw=0.6)
     ax.set_ylabel("prediction error (% of prescribed)")
-    if "hybrid" in pd_["methods"]:
+    if any(_addition(name) for name in pd_["methods"]):
         ax.text(0.01, 0.01, "* onescan's addition, not in the paper", transform=ax.transAxes, fontsize=7.5,
                 va="bottom")
     ax.set_title(f"Out-of-fold errors, {metrics['cv']['folds']}-fold CV × {metrics['cv']['repeats']} "
                  "repeats (box: quartiles, whiskers: 5–95%)", fontsize=9)
     ax.legend(fontsize=8, loc="upper right")
-    return _png(fig)
+    return png(fig)
 
 
 def _fig_selection(pd_: Mapping, metrics: Mapping) -> bytes | None:
-    import matplotlib.pyplot as plt
-
     s = pd_.get("selection_frequency")
     h = pd_.get("selection_frequency_hybrid")
     if (s is None or len(s) == 0) and (h is None or len(h) == 0):
         return None
     import pandas as pd
 
-    series = {"LASSO": s, "hybrid (clearance)": h}
+    series = {("LASSO", "lasso"): s, ("hybrid (clearance)", "hybrid"): h}
     series = {k: v for k, v in series.items() if v is not None and len(v)}
-    both = pd.DataFrame(series).fillna(0.0)
+    colour = {lab: _colour(key) for lab, key in series}
+    both = pd.DataFrame({lab: v for (lab, _), v in series.items()}).fillna(0.0)
     top = both.max(axis=1).sort_values(ascending=False, kind="mergesort").index[:20]
     both = both.loc[top][::-1]
-    fig, ax = plt.subplots(figsize=(6.2, 0.32 * len(both) + 1.4))
+    fig = new_figure((6.2, 0.32 * len(both) + 1.4))
+    ax = fig.subplots()
     k = both.shape[1]
     height = 0.8 / k
     for j, lab in enumerate(both.columns):
-        col = "hybrid" if lab.startswith("hybrid") else "lasso"
         ax.barh(np.arange(len(both)) + (j - (k - 1) / 2) * height, 100 * both[lab].to_numpy(), height=height,
-                color=_COLORS[col], label=lab)
+                color=colour[lab], label=lab)
     ax.set_yticks(range(len(both)), [str(i) for i in both.index], fontsize=8)
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of cross-validation fits selecting the feature")
     ax.set_title("Selection frequency (top 20)")
     if k > 1:
         ax.legend(fontsize=8, loc="lower right")
-    return _png(fig)
+    return png(fig)
 
 
 def _fig_example(pd_: Mapping, metrics: Mapping) -> bytes | None:
-    import matplotlib.pyplot as plt
-
     ex = pd_.get("example")
     if not ex or len(ex.get("time_h", [])) == 0:
         return None
     t, f = np.asarray(ex["time_h"]), np.asarray(ex["fraction"])
     tmax = max(float(t.max()) * 1.3, 120.0)
     grid = np.linspace(0, tmax, 200)
-    fig, ax = plt.subplots(figsize=(6.2, 4.2))
-    ax.scatter(t, 100 * f, color="k", zorder=3, label="liver uptake (all scans)")
+    fig = new_figure((6.2, 4.2))
+    ax = fig.subplots()
+    ax.scatter(t, 100 * f, color="k", zorder=3, label=f"{_ORGAN.label} uptake (all scans)")
     lam = math.log(2) / ex["half_life_h"] if ex["half_life_h"] else float("nan")
     a = ex["tiac_h"] * lam
-    ax.plot(grid, 100 * a * np.exp(-lam * grid), color=_COLORS["lasso"],
+    ax.plot(grid, 100 * a * np.exp(-lam * grid), color=_colour("lasso"),
             label=f"full dosimetry ({ex['fit_model'] or 'fit'}): T_eff {ex['half_life_h']:.1f} h, "
                   f"TIAC {ex['tiac_h']:.1f} h")
     if "stp_half_life_h" in ex:
         lp = math.log(2) / ex["stp_half_life_h"]
         t1, f1 = ex["stp_first_time_h"], ex["stp_first_fraction"]
-        ax.plot(grid, 100 * f1 * np.exp(-lp * (grid - t1)), color=_COLORS["stp"], ls="--",
+        ax.plot(grid, 100 * f1 * np.exp(-lp * (grid - t1)), color=_colour("stp"), ls="--",
                 label=f"single time point: population T_eff {ex['stp_half_life_h']:.1f} h, "
                       f"TIAC {ex['stp_tiac_h']:.1f} h")
-        ax.scatter([t1], [100 * f1], s=90, facecolors="none", edgecolors=_COLORS["stp"], zorder=4,
+        ax.scatter([t1], [100 * f1], s=90, facecolors="none", edgecolors=_colour("stp"), zorder=4,
                    label="the one scan the model reads")
     if "hybrid_half_life_h" in ex:
         lh = math.log(2) / ex["hybrid_half_life_h"]
         t1, f1 = ex["hybrid_first_time_h"], ex["hybrid_first_fraction"]
-        ax.plot(grid, 100 * f1 * np.exp(-lh * (grid - t1)), color=_COLORS["hybrid"], ls=":", lw=2,
+        ax.plot(grid, 100 * f1 * np.exp(-lh * (grid - t1)), color=_colour("hybrid"), ls=":", lw=2,
                 label=f"hybrid (onescan's addition): learnt T_eff {ex['hybrid_half_life_h']:.1f} h, "
                       f"TIAC {ex['hybrid_tiac_h']:.1f} h")
     ax.set_xlabel("time after dosimetric infusion (h)")
-    ax.set_ylabel("liver activity (% of administered)")
+    ax.set_ylabel(f"{_ORGAN.label} activity (% of administered)")
     ax.set_ylim(bottom=0)
-    ax.set_title("Example patient's liver time–activity curve")
+    ax.set_title(f"Example patient's {_ORGAN.label} time–activity curve")
     ax.legend(fontsize=7.5)
-    return _png(fig)
+    return png(fig)
 
 
 def make_figures(plot_data: Mapping, metrics: Mapping) -> dict[str, bytes]:
@@ -256,9 +228,6 @@ def make_figures(plot_data: Mapping, metrics: Mapping) -> dict[str, bytes]:
     dict of str → bytes
         Figure name → PNG bytes, in report order (figures without data are left out).
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     out = {}
     for name, fn in (("predicted_vs_prescribed", _fig_pred_vs_actual), ("bland_altman", _fig_bland_altman),
                      ("error_distribution", _fig_errors), ("selection_frequency", _fig_selection),
@@ -269,20 +238,6 @@ def make_figures(plot_data: Mapping, metrics: Mapping) -> dict[str, bytes]:
     return out
 
 
-def _env():
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("onescan.report", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["fmt"] = fmt
-    return env
-
-
 def render_report(metrics: Mapping, figures: Mapping[str, bytes]) -> str:
     """Render the HTML report from ``metrics`` (the ``metrics.json`` content) and PNG figures.
 
@@ -291,9 +246,7 @@ def render_report(metrics: Mapping, figures: Mapping[str, bytes]) -> str:
     str
         One self-contained HTML document (figures as base64 ``data:`` URIs).
     """
-    b64 = {k: base64.b64encode(v).decode("ascii") for k, v in figures.items()}
-    tpl = _env().get_template("report.html.j2")
-    return tpl.render(m=metrics, figures=b64)
+    return render("report.html.j2", m=metrics, figures=base64_figures(figures))
 
 
 def _check_out_dir(out_dir: Path, sources: dict) -> None:

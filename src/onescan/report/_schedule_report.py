@@ -1,47 +1,56 @@
 """The ``onescan schedule`` outputs: figures, the HTML report and the files of a study.
 
 Rendered from the ``metrics`` dict of :class:`onescan.studies._schedule.ScheduleResult`
-(the same content as ``metrics.json``).
+(the same content as ``metrics.json``); the methods' colours and line styles come from the
+method registry :data:`onescan.studies.schedule._methods.METHODS`.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 
+from onescan.contract._organs import limiting_organ
+from onescan.report._render import new_figure, png, render, base64_figures
 from onescan.studies._schedule import METRICS, ScheduleResult, _jsonable
+from onescan.studies.schedule._methods import KINDS, METHODS
 
 __all__ = ["write_schedule_outputs"]
 
+_ORGAN = limiting_organ()
+_GREY = "#7f7f7f"
 
-def _figure_png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return buf.getvalue()
+
+def _overdose_title(metrics: dict, prefix: str) -> str:
+    margin = metrics.get("settings", {}).get("overdose_margin", 0.10)
+    target = metrics.get("dose_settings", {}).get("target_gy", 24.0)
+    return f"{prefix}{_ORGAN.label} dose > {1.0 + margin:g} × {target:g} Gy (%)"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _drawn(metrics: dict, methods) -> list[str]:
+    """The methods a figure draws: all but the reference."""
+    return [m for m in methods if metrics["methods"][m].get("kind") != "reference"]
 
 
 def _cv_figure(metrics: dict):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     summ = metrics["cohort_cv"]["summary"]
-    methods = [m for m in summ if m != "all_scans"]
+    methods = _drawn(metrics, summ)
     labels = [metrics["methods"][m]["label"] for m in methods]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(methods) + 1.6), sharey=True)
+    fig = new_figure((11, 0.45 * len(methods) + 1.6))
+    axes = fig.subplots(1, 2, sharey=True)
     ypos = np.arange(len(methods))[::-1]
     for ax, key, title in ((axes[0], "rmse_mci", "RMSE vs full dosimetry (mCi)"),
-                           (axes[1], "overdose_pct", "Patients with liver dose > 1.1 × 24 Gy (%)")):
+                           (axes[1], "overdose_pct", _overdose_title(metrics, "Patients with "))):
         mean = np.array([summ[m][key]["mean"] for m in methods], dtype=float)
         lo = np.array([summ[m][key]["low"] for m in methods], dtype=float)
         hi = np.array([summ[m][key]["high"] for m in methods], dtype=float)
-        colors = ["#1f77b4" if metrics["methods"][m]["kind"] == "dosimetry" else "#d62728" for m in methods]
+        colors = [KINDS[metrics["methods"][m]["kind"]].colour for m in methods]
         # the mean of a skewed metric can lie (or round) just outside its percentile interval
         xerr = np.clip(np.nan_to_num(np.vstack([mean - lo, hi - mean])), 0.0, None)
         ax.errorbar(mean, ypos, xerr=xerr, fmt="none", ecolor="grey", capsize=3)
@@ -60,25 +69,22 @@ def _cv_figure(metrics: dict):
 
 
 def _size_figure(metrics: dict):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     vc = metrics["virtual"]
     sizes = [int(s) for s in vc["sizes"]]
-    methods = [m for m in metrics["methods"] if m != "all_scans"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 5.0))
-    cmap = plt.get_cmap("tab10")
+    methods = _drawn(metrics, metrics["methods"])
+    fig = new_figure((11, 5.0))
+    axes = fig.subplots(1, 2)
     for ax, key, title in ((axes[0], "rmse_mci", "RMSE vs full dosimetry (mCi)"),
-                           (axes[1], "overdose_pct", "Liver dose > 1.1 × 24 Gy (%)")):
-        for i, m in enumerate(methods):
+                           (axes[1], "overdose_pct", _sentence(_overdose_title(metrics, "")))):
+        for m in methods:
             mean = np.array([vc["summary"][str(s)][m][key]["mean"] for s in sizes], dtype=float)
             lo = np.array([vc["summary"][str(s)][m][key]["low"] for s in sizes], dtype=float)
             hi = np.array([vc["summary"][str(s)][m][key]["high"] for s in sizes], dtype=float)
-            ls = "-" if metrics["methods"][m]["kind"] == "ml" else "--"
-            ax.plot(sizes, mean, ls, marker="o", color=cmap(i % 10), label=metrics["methods"][m]["label"])
-            ax.fill_between(sizes, lo, hi, color=cmap(i % 10), alpha=0.12)
+            info = METHODS.get(m)
+            colour = info.colour if info is not None else _GREY
+            ls = KINDS[metrics["methods"][m]["kind"]].linestyle
+            ax.plot(sizes, mean, ls, marker="o", color=colour, label=metrics["methods"][m]["label"])
+            ax.fill_between(sizes, lo, hi, color=colour, alpha=0.12)
         ax.set_xscale("log")
         ax.set_xticks(sizes)
         ax.set_xticklabels([str(s) for s in sizes])
@@ -94,21 +100,9 @@ def _size_figure(metrics: dict):
     return fig
 
 
-def _fmt(v, digits=1) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    return f"{v:.{digits}f}"
-
-
 def _render_html(metrics: dict, figures: dict[str, bytes]) -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    env = Environment(loader=PackageLoader("onescan.report", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
-    env.filters["num"] = _fmt
-    tmpl = env.get_template("schedule.html.j2")
-    figs = {k: base64.b64encode(v).decode("ascii") for k, v in figures.items()}
-    return tmpl.render(m=metrics, figures=figs, metric_labels=METRICS)
+    return render("schedule.html.j2", m=metrics, figures=base64_figures(figures), metric_labels=METRICS,
+                  organ=_ORGAN.label)
 
 
 def write_schedule_outputs(result: ScheduleResult, out_dir) -> dict[str, Path]:
@@ -128,8 +122,6 @@ def write_schedule_outputs(result: ScheduleResult, out_dir) -> dict[str, Path]:
     dict of str → pathlib.Path
         The files written.
     """
-    import matplotlib.pyplot as plt
-
     from onescan.contract._io import atomic_write_bytes, atomic_write_text, write_table
 
     out = Path(out_dir)
@@ -142,24 +134,18 @@ def write_schedule_outputs(result: ScheduleResult, out_dir) -> dict[str, Path]:
     atomic_write_text(paths["metrics"], json.dumps(metrics, indent=2, allow_nan=False) + "\n")
     paths["table"] = out / "schedule_table.csv"
     write_table(result.table, paths["table"])
-    if result.cv_per_repeat is not None:
-        paths["cv_per_repeat"] = out / "cv_per_repeat.csv"
-        write_table(result.cv_per_repeat, paths["cv_per_repeat"])
-    if result.virtual_per_cohort is not None:
-        paths["virtual_per_cohort"] = out / "virtual_per_cohort.csv"
-        write_table(result.virtual_per_cohort, paths["virtual_per_cohort"])
+    for name, table in (("cv_per_repeat", result.cv_per_repeat), ("virtual_per_cohort", result.virtual_per_cohort)):
+        if table is not None:
+            paths[name] = out / f"{name}.csv"
+            write_table(table, paths[name])
     figures: dict[str, bytes] = {}
     if "cohort_cv" in metrics:
-        fig = _cv_figure(metrics)
-        figures["schedule_cv"] = _figure_png(fig)
-        plt.close(fig)
+        figures["schedule_cv"] = png(_cv_figure(metrics))
     if "virtual" in metrics:
-        fig = _size_figure(metrics)
-        figures["sample_size"] = _figure_png(fig)
-        plt.close(fig)
-    for name, png in figures.items():
+        figures["sample_size"] = png(_size_figure(metrics))
+    for name, data in figures.items():
         p = out / "figures" / f"{name}.png"
-        atomic_write_bytes(p, png)
+        atomic_write_bytes(p, data)
         paths[f"figure_{name}"] = p
     paths["report"] = out / "report.html"
     atomic_write_text(paths["report"], _render_html(metrics, figures))
