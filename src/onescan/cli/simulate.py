@@ -56,7 +56,7 @@ def simulate(
 
     Writes patients.<format> (candidate features and the capped prescribed activity), scans.<format> (SPEC §1.2 counts) and truth.<format> (true kinetics, uncapped prescribed activity) into --out. The prescribed activity is onescan's own dosimetry of the noisy scans (the dosimetry options apply). See docs/virtual_cohort.md for every distribution and its source.
     """
-    from onescan.studies._simulate import simulate_cohort, write_cohort
+    from onescan.studies.simulate import simulate_cohort, write_cohort
 
     problems: list[Problem] = []
     if n < 1 or n > MAX_PATIENTS:
