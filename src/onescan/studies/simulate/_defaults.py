@@ -45,7 +45,6 @@ Distributions and their sources:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from onescan.contract._organs import WHOLE_BODY_REGION, Organ, organ
