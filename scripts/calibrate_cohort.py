@@ -46,7 +46,7 @@ from onescan.models._baselines import LinearOnColumn, SingleTimePointDosimetry
 from onescan.contract._cohort import Cohort, normalise_patients, normalise_scans
 from onescan.evaluation._cv import published_split
 from onescan.features._features import build_features
-from onescan.studies._simulate import KineticParams, simulate_cohort
+from onescan.studies.simulate import KineticParams, simulate_cohort
 
 CAP_MCI = 1030.0
 ROBUST = {"liver_mass_g", "uptake_first_liver", "ast_u_per_l_pre", "ast_u_per_l_post", "bsa_m2",

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from onescan.contract._io import sha256_file
-from onescan.studies._simulate import DEFAULT_COHORT_N, DEFAULT_COHORT_SEED, simulate_cohort, write_cohort
+from onescan.studies.simulate import DEFAULT_COHORT_N, DEFAULT_COHORT_SEED, simulate_cohort, write_cohort
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src" / "onescan" / "data" / "cohort"
 

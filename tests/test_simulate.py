@@ -10,7 +10,7 @@ import pytest
 
 from onescan.contract._cohort import load_cohort
 from onescan.dosimetry._physics import lambda_phys_per_h
-from onescan.studies._simulate import (
+from onescan.studies.simulate import (
     DEFAULT_COHORT_N,
     DEFAULT_COHORT_SEED,
     REGIONS,
@@ -218,6 +218,25 @@ def test_default_cohort_regenerates_byte_identically(tmp_path):
     shipped = default_cohort_paths()[0].parent
     for name in ("patients.csv", "scans.csv", "truth.csv"):
         assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), name
+
+
+def test_old_module_path_still_works():
+    """``onescan.studies._simulate`` is the compatibility face of the package."""
+    import onescan.studies._simulate as old
+    import onescan.studies.simulate as new
+
+    for name in new.__all__:
+        assert getattr(old, name) is getattr(new, name), name
+    assert old.default_cohort_paths()[0].is_file()
+
+
+def test_public_faces_point_to_the_package():
+    import onescan
+    import onescan.studies
+
+    assert onescan.simulate_cohort is simulate_cohort
+    assert onescan.studies.write_cohort is write_cohort
+    assert onescan.default_cohort is default_cohort
 
 
 def test_calibration_script_runs(tmp_path):

@@ -30,8 +30,8 @@ _LAZY = {
     # studies
     "reproduce": "onescan.studies._reproduce", "ReproduceResult": "onescan.studies._reproduce",
     "schedule_study": "onescan.studies._schedule", "ScheduleSettings": "onescan.studies._schedule",
-    "simulate_cohort": "onescan.studies._simulate", "SimulatedCohort": "onescan.studies._simulate",
-    "default_cohort": "onescan.studies._simulate",
+    "simulate_cohort": "onescan.studies.simulate", "SimulatedCohort": "onescan.studies.simulate",
+    "default_cohort": "onescan.studies.simulate",
     "train": "onescan.studies._clinic", "OnescanModel": "onescan.studies._clinic",
     # model files
     "load_model": "onescan.persistence._skops", "save_model": "onescan.persistence._skops",

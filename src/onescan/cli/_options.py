@@ -13,15 +13,16 @@ option the same way::
 from __future__ import annotations
 
 import math
-
+from dataclasses import dataclass, fields
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Mapping, Optional
 
 import typer
 
 from onescan.contract._errors import InputError, Problem
-from onescan.dosimetry.tac import FIT_METHODS
+from onescan.contract._organs import limiting_organ
+from onescan.dosimetry import FIT_METHODS, MASS_SCALINGS
 
 __all__ = [
     "CohortDirArg",
@@ -36,26 +37,48 @@ __all__ = [
     "MuPerCmOpt",
     "TargetGyOpt",
     "MaxActivityOpt",
+    "DoseDefaults",
+    "DOSE_DEFAULTS",
+    "DOSE_OPTION_NAMES",
     "cohort_from_options",
     "dose_settings_from_options",
+    "dose_settings_from_params",
 ]
 
 
-#: Time–activity curve models (SPEC §2.2): the keys of the registry ``onescan.dosimetry.tac.TAC_MODELS``.
-FitMethod = Enum("FitMethod", {name: name for name in FIT_METHODS}, type=str, module=__name__)
-FitMethod.__doc__ = "Time–activity curve models (SPEC §2.2), from the registry of onescan.dosimetry.tac."
+def _choices(name: str, values, doc: str) -> type[Enum]:
+    """A ``str`` Enum of the registry ``values`` (typer shows and checks them as choices)."""
+    members = Enum(name, {v: v for v in values}, type=str, module=__name__)
+    members.__doc__ = doc
+    return members
 
 
-class MassScaling(str, Enum):
-    """S-value mass-scaling modes (SPEC §2.4)."""
+#: Time–activity curve models, from the dosimetry's fit-model registry (SPEC §2.2).
+FitMethod = _choices("FitMethod", FIT_METHODS, "Time–activity curve models (SPEC §2.2).")
+#: S-value mass-scaling modes, from the dosimetry's registry (SPEC §2.4).
+MassScaling = _choices("MassScaling", MASS_SCALINGS, "S-value mass-scaling modes (SPEC §2.4).")
 
-    split = "split"
-    linear = "linear"
-    none = "none"
 
+@dataclass(frozen=True)
+class DoseDefaults:
+    """Defaults of the dosimetry options: those of ``onescan.dosimetry.DoseSettings``
+    (kept here so the CLI starts without importing the dosimetry; a test checks they agree)."""
+
+    fit: Enum = FitMethod("monoexp")
+    mass_scaling: Enum = MassScaling("split")
+    s_values: Path | None = None
+    mu_per_cm: float = 0.110
+    target_gy: float = 24.0
+    max_activity_mci: float = 1030.0
+
+
+DOSE_DEFAULTS = DoseDefaults()
+#: Parameter names of the dosimetry options, as every command spells them.
+DOSE_OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in fields(DoseDefaults))
 
 _INPUT = "Input"
 _DOSE = "Dosimetry"
+_LIMITING = limiting_organ()
 
 CohortDirArg = Annotated[Optional[Path], typer.Argument(
     metavar="COHORT_DIR", show_default=False,
@@ -70,13 +93,19 @@ ScansOpt = Annotated[Optional[Path], typer.Option(
 OutOpt = Annotated[Optional[Path], typer.Option(
     "--out", "-o", metavar="PATH", help="Where to write the result (format by extension).")]
 
+# The dosimetry options: declare a command's parameters as
+#     fit: FitOpt = DOSE_DEFAULTS.fit, mass_scaling: MassScalingOpt = DOSE_DEFAULTS.mass_scaling,
+#     s_values: SValuesOpt = None, mu_per_cm: MuPerCmOpt = DOSE_DEFAULTS.mu_per_cm,
+#     target_gy: TargetGyOpt = DOSE_DEFAULTS.target_gy,
+#     max_activity_mci: MaxActivityOpt = DOSE_DEFAULTS.max_activity_mci,
+# and build the settings with ``dose_settings_from_params(locals())`` (or ``ctx.params``).
 FitOpt = Annotated[FitMethod, typer.Option(
     "--fit", case_sensitive=False, rich_help_panel=_DOSE,
-    help="Liver time–activity curve model.")]
+    help=f"{_LIMITING.label.capitalize()} time–activity curve model.")]
 MassScalingOpt = Annotated[MassScaling, typer.Option(
     "--mass-scaling", case_sensitive=False, rich_help_panel=_DOSE,
-    help="S-value scaling with patient liver mass: split (non-penetrating ∝ 1/m, penetrating ∝ m^-2/3), "
-         "linear (∝ 1/m) or none.")]
+    help=f"S-value scaling with patient {_LIMITING.label} mass: split (non-penetrating ∝ 1/m, "
+         "penetrating ∝ m^-2/3), linear (∝ 1/m) or none.")]
 SValuesOpt = Annotated[Optional[Path], typer.Option(
     "--s-values", metavar="FILE", show_default=False, rich_help_panel=_DOSE,
     help="Your own S-value table (same columns as the shipped one, e.g. OLINDA or MIRDcalc values).")]
@@ -84,7 +113,7 @@ MuPerCmOpt = Annotated[float, typer.Option(
     "--mu-per-cm", metavar="1/cm", rich_help_panel=_DOSE,
     help="Linear attenuation coefficient for the conjugate-view correction (water, 364 keV).")]
 TargetGyOpt = Annotated[float, typer.Option(
-    "--target-gy", metavar="Gy", rich_help_panel=_DOSE, help="Target liver absorbed dose.")]
+    "--target-gy", metavar="Gy", rich_help_panel=_DOSE, help=f"Target {_LIMITING.label} absorbed dose.")]
 MaxActivityOpt = Annotated[float, typer.Option(
     "--max-activity-mci", metavar="mCi", rich_help_panel=_DOSE,
     help="Maximum manufactured activity; the capped prescription is reported beside the uncapped one.")]
@@ -131,9 +160,10 @@ def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: P
     return load_cohort(patients=patients, scans=scans, folder=cohort_dir, **load_kwargs)
 
 
-def dose_settings_from_options(fit=FitMethod.monoexp, mass_scaling=MassScaling.split, s_values=None,
-                               mu_per_cm: float = 0.110, target_gy: float = 24.0,
-                               max_activity_mci: float = 1030.0):
+def dose_settings_from_options(fit=DOSE_DEFAULTS.fit, mass_scaling=DOSE_DEFAULTS.mass_scaling,
+                               s_values=DOSE_DEFAULTS.s_values, mu_per_cm: float = DOSE_DEFAULTS.mu_per_cm,
+                               target_gy: float = DOSE_DEFAULTS.target_gy,
+                               max_activity_mci: float = DOSE_DEFAULTS.max_activity_mci):
     """Build ``onescan.dosimetry._dose.DoseSettings`` from the dosimetry options.
 
     Parameters
@@ -147,7 +177,7 @@ def dose_settings_from_options(fit=FitMethod.monoexp, mass_scaling=MassScaling.s
     mu_per_cm : float
         Attenuation coefficient, 1/cm (> 0).
     target_gy : float
-        Target liver dose, Gy (> 0).
+        Target dose of the limiting organ, Gy (> 0).
     max_activity_mci : float
         Maximum manufactured activity, mCi (> 0).
 
@@ -182,6 +212,24 @@ def dose_settings_from_options(fit=FitMethod.monoexp, mass_scaling=MassScaling.s
             raise InputError([Problem("--" + "-".join(str(x) for x in e.get("loc", ("option",))).replace("_", "-"),
                                       e.get("msg", "invalid value")) for e in errors()]) from exc
         raise InputError(Problem("options", str(exc))) from exc
+
+
+def dose_settings_from_params(params: Mapping[str, Any]):
+    """``DoseSettings`` from a command's parameters (``locals()`` or ``ctx.params``).
+
+    Reads the :data:`DOSE_OPTION_NAMES` entries of ``params`` (the others are ignored) and
+    validates them like :func:`dose_settings_from_options`; a user S-value file is read
+    too, so its problems are reported with the options.
+
+    Raises
+    ------
+    InputError
+        One problem per invalid option, labelled with the option name.
+    """
+    settings = dose_settings_from_options(**{name: params[name] for name in DOSE_OPTION_NAMES})
+    if settings.s_values is not None:
+        settings.s_table()
+    return settings
 
 
 class Selector(str, Enum):

@@ -1,4 +1,4 @@
-"""``onescan dose``: reference MIRD liver dosimetry and prescribed activity (SPEC §2)."""
+"""``onescan dose``: reference MIRD dosimetry of the limiting organ and prescribed activity (SPEC §2)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from onescan.contract._errors import InputError, Problem
+from onescan.contract._organs import limiting_organ
 from ._app import app
 from ._options import fmt_number as _fmt
 from ._options import (
     collect as _collect,
+    DOSE_DEFAULTS,
     CohortDirArg,
-    FitMethod,
     FitOpt,
-    MassScaling,
     MassScalingOpt,
     MaxActivityOpt,
     MuPerCmOpt,
@@ -27,13 +27,35 @@ from ._options import (
     SValuesOpt,
     TargetGyOpt,
     cohort_from_options,
-    dose_settings_from_options,
+    dose_settings_from_params,
 )
 
 _MAX_ROWS_SHOWN = 15
 
 
+def _patient_columns() -> tuple[tuple[str, str, int], ...]:
+    """Columns of the per-patient table: result column, heading, significant digits (0: text)."""
+    organ = limiting_organ()
+    return (("patient_id", "patient", 0), (organ.column("uptake_first"), "uptake", 4),
+            (organ.column("tiac_h"), "TIAC h", 4), (organ.column("effective_half_life_h"), "T½eff h", 4),
+            (organ.column("dose_gy_per_mci"), "Gy/mCi", 4), ("prescribed_activity_mci", "mCi", 5),
+            ("prescribed_activity_capped_mci", "capped mCi", 5), ("fit_r2", "r²", 4), ("flags", "flags", 0))
+
+
+def _patient_table(result: pd.DataFrame) -> Table:
+    """The first :data:`_MAX_ROWS_SHOWN` patients of ``result``."""
+    n = len(result)
+    columns = _patient_columns()
+    rows = Table(title=None if n <= _MAX_ROWS_SHOWN else f"first {_MAX_ROWS_SHOWN} of {n} patients")
+    for _, label, digits in columns:
+        rows.add_column(label, justify="right" if digits else "left")
+    for rec in result.head(_MAX_ROWS_SHOWN).to_dict("records"):
+        rows.add_row(*(_fmt(rec[col], digits) if digits else rec[col] for col, _, digits in columns))
+    return rows
+
+
 def _summary(result: pd.DataFrame, settings, console: Console, out: Path | None) -> None:
+    organ = limiting_organ()
     n = len(result)
     act = result["prescribed_activity_mci"].to_numpy(dtype=float)
     capped = int(np.sum(act > settings.max_activity_mci))
@@ -46,8 +68,9 @@ def _summary(result: pd.DataFrame, settings, console: Console, out: Path | None)
     head.add_row("fit / mass scaling", f"{settings.fit} / {settings.mass_scaling}")
     head.add_row("target dose", f"{settings.target_gy:g} Gy (cap {settings.max_activity_mci:g} mCi)")
     if n - failed:
-        head.add_row("median TIAC", f"{np.nanmedian(result['liver_tiac_h']):.4g} h")
-        head.add_row("median effective half-life", f"{np.nanmedian(result['liver_effective_half_life_h']):.4g} h")
+        head.add_row("median TIAC", f"{np.nanmedian(result[organ.column('tiac_h')]):.4g} h")
+        head.add_row("median effective half-life",
+                     f"{np.nanmedian(result[organ.column('effective_half_life_h')]):.4g} h")
         head.add_row("median prescribed activity", f"{np.nanmedian(act):.4g} mCi")
     head.add_row("above the cap", str(capped))
     head.add_row("flagged (see 'flags')", str(flagged))
@@ -56,19 +79,7 @@ def _summary(result: pd.DataFrame, settings, console: Console, out: Path | None)
     if out is not None:
         head.add_row("written to", str(out))
     console.print(head)
-    rows = Table(title=None if n <= _MAX_ROWS_SHOWN else f"first {_MAX_ROWS_SHOWN} of {n} patients")
-    for col, label in (("patient_id", "patient"), ("liver_uptake_first", "uptake"),
-                       ("liver_tiac_h", "TIAC h"), ("liver_effective_half_life_h", "T½eff h"),
-                       ("liver_dose_gy_per_mci", "Gy/mCi"), ("prescribed_activity_mci", "mCi"),
-                       ("prescribed_activity_capped_mci", "capped mCi"), ("fit_r2", "r²"), ("flags", "flags")):
-        rows.add_column(label, justify="left" if col in ("patient_id", "flags") else "right")
-    for rec in result.head(_MAX_ROWS_SHOWN).itertuples(index=False):
-        d = rec._asdict()
-        rows.add_row(d["patient_id"], _fmt(d["liver_uptake_first"]), _fmt(d["liver_tiac_h"]),
-                     _fmt(d["liver_effective_half_life_h"]), _fmt(d["liver_dose_gy_per_mci"]),
-                     _fmt(d["prescribed_activity_mci"], 5), _fmt(d["prescribed_activity_capped_mci"], 5),
-                     _fmt(d["fit_r2"]), d["flags"])
-    console.print(rows)
+    console.print(_patient_table(result))
 
 
 @app.command("dose")
@@ -77,12 +88,12 @@ def dose(
     patients: PatientsOpt = None,
     scans: ScansOpt = None,
     out: OutOpt = None,
-    fit: FitOpt = FitMethod.monoexp,
-    mass_scaling: MassScalingOpt = MassScaling.split,
-    s_values: SValuesOpt = None,
-    mu_per_cm: MuPerCmOpt = 0.110,
-    target_gy: TargetGyOpt = 24.0,
-    max_activity_mci: MaxActivityOpt = 1030.0,
+    fit: FitOpt = DOSE_DEFAULTS.fit,
+    mass_scaling: MassScalingOpt = DOSE_DEFAULTS.mass_scaling,
+    s_values: SValuesOpt = DOSE_DEFAULTS.s_values,
+    mu_per_cm: MuPerCmOpt = DOSE_DEFAULTS.mu_per_cm,
+    target_gy: TargetGyOpt = DOSE_DEFAULTS.target_gy,
+    max_activity_mci: MaxActivityOpt = DOSE_DEFAULTS.max_activity_mci,
 ) -> None:
     """Reference MIRD liver dosimetry: TIAC, dose per mCi and the activity for the target dose.
 
@@ -92,11 +103,7 @@ def dose(
     from onescan.contract._io import table_format, write_table
 
     problems: list[Problem] = []
-    settings = _collect(problems, dose_settings_from_options, fit=fit, mass_scaling=mass_scaling,
-                        s_values=s_values, mu_per_cm=mu_per_cm, target_gy=target_gy,
-                        max_activity_mci=max_activity_mci)
-    if settings is not None and settings.s_values is not None:
-        _collect(problems, settings.s_table)
+    settings = _collect(problems, dose_settings_from_params, locals())
     if out is not None and table_format(out) is None:
         problems.append(Problem(str(out), f"unsupported output file type '{out.suffix or '(none)'}' (--out); "
                                           "accepted: .csv, .xlsx, .parquet"))

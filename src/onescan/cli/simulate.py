@@ -14,15 +14,15 @@ from rich.table import Table
 from onescan.contract._errors import InputError, Problem
 from ._app import app
 from ._options import (
-    FitMethod,
+    collect as _collect,
+    DOSE_DEFAULTS,
     FitOpt,
-    MassScaling,
     MassScalingOpt,
     MaxActivityOpt,
     MuPerCmOpt,
     SValuesOpt,
     TargetGyOpt,
-    dose_settings_from_options,
+    dose_settings_from_params,
 )
 
 #: Largest cohort the command writes (memory: about 3 kB per patient in scans and features).
@@ -45,18 +45,18 @@ def simulate(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed and n give the same files).")] = 0,
     fmt: Annotated[TableFormat, typer.Option("--format", help="Table file format.")] = TableFormat.csv,
     force: Annotated[bool, typer.Option("--force", help="Write into --out even if it already holds files.")] = False,
-    fit: FitOpt = FitMethod.monoexp,
-    mass_scaling: MassScalingOpt = MassScaling.split,
-    s_values: SValuesOpt = None,
-    mu_per_cm: MuPerCmOpt = 0.110,
-    target_gy: TargetGyOpt = 24.0,
-    max_activity_mci: MaxActivityOpt = 1030.0,
+    fit: FitOpt = DOSE_DEFAULTS.fit,
+    mass_scaling: MassScalingOpt = DOSE_DEFAULTS.mass_scaling,
+    s_values: SValuesOpt = DOSE_DEFAULTS.s_values,
+    mu_per_cm: MuPerCmOpt = DOSE_DEFAULTS.mu_per_cm,
+    target_gy: TargetGyOpt = DOSE_DEFAULTS.target_gy,
+    max_activity_mci: MaxActivityOpt = DOSE_DEFAULTS.max_activity_mci,
 ) -> None:
     """Simulate a virtual SIERRA cohort: patients, three conjugate-view scans each, and the hidden truth.
 
     Writes patients.<format> (candidate features and the capped prescribed activity), scans.<format> (SPEC §1.2 counts) and truth.<format> (true kinetics, uncapped prescribed activity) into --out. The prescribed activity is onescan's own dosimetry of the noisy scans (the dosimetry options apply). See docs/virtual_cohort.md for every distribution and its source.
     """
-    from onescan.studies._simulate import simulate_cohort, write_cohort
+    from onescan.studies.simulate import simulate_cohort, write_cohort
 
     problems: list[Problem] = []
     if n < 1 or n > MAX_PATIENTS:
@@ -68,15 +68,7 @@ def simulate(
     elif out.is_dir() and any(out.iterdir()) and not force:
         problems.append(Problem(str(out), "--out is a folder that already holds files; "
                                           "choose an empty or new folder, or add --force"))
-    settings = None
-    try:
-        settings = dose_settings_from_options(fit=fit, mass_scaling=mass_scaling, s_values=s_values,
-                                              mu_per_cm=mu_per_cm, target_gy=target_gy,
-                                              max_activity_mci=max_activity_mci)
-        if settings.s_values is not None:
-            settings.s_table()
-    except InputError as exc:
-        problems.extend(exc.problems)
+    settings = _collect(problems, dose_settings_from_params, locals())
     if problems:
         raise InputError(problems)
 

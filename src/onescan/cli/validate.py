@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from onescan.contract._organs import limiting_organ
 from ._app import app
 from ._options import patient_columns as _patient_columns
 from ._options import CohortDirArg, PatientsOpt, ScansOpt, cohort_from_options
@@ -24,11 +25,12 @@ class Purpose(str, Enum):
     predict = "predict"
 
 
+_ORGAN = limiting_organ().label
 PurposeOpt = Annotated[Purpose, typer.Option(
     "--for", case_sensitive=False,
-    help="Rule set: dose (full dosimetry: dosimetric activity, liver mass, ≥ 2 liver time points), "
+    help=f"Rule set: dose (full dosimetry: dosimetric activity, {_ORGAN} mass, ≥ 2 {_ORGAN} time points), "
          "train (a prescribed activity column, or everything dose needs to compute it), "
-         "predict (first-scan features: ≥ 1 liver time point).")]
+         f"predict (first-scan features: ≥ 1 {_ORGAN} time point).")]
 
 
 def cohort_summary(cohort) -> dict:
