@@ -85,6 +85,11 @@ class ColumnSpec:
     default : float or None
         Value of an optional scan column when it is absent (and, when not NaN, of its
         empty cells); None when the column has no default.
+    required : bool
+        Every table must have the column (whatever it is checked for).
+    required_unless : str or None
+        The column is required unless this other column is given (the counts, unless
+        ``fraction_injected``).
     """
 
     name: str
@@ -93,6 +98,8 @@ class ColumnSpec:
     family: str | None = None
     to_canonical: float = 1.0
     default: float | None = None
+    required: bool = False
+    required_unless: str | None = None
 
     @property
     def numeric(self) -> bool:
@@ -147,7 +154,7 @@ def _patient_table() -> tuple[tuple[ColumnSpec, ...], tuple[UnitFamily, ...]]:
     accepted columns filled from the column specs, canonical first)."""
     activity = UnitFamily("dosimetric activity", "dosimetric_activity_mbq", {}, required_by="activity")
     target = UnitFamily("prescribed activity", "prescribed_activity_mci", {}, required_by="target")
-    cols = [ColumnSpec("patient_id", "text"),
+    cols = [ColumnSpec("patient_id", "text", required=True),
             ColumnSpec("dosimetric_activity_mci", "mCi", (_GT0,), family=activity.name, to_canonical=MBQ_PER_MCI),
             ColumnSpec("dosimetric_activity_mbq", "MBq", (_GT0,), family=activity.name)]
     families = [activity]
@@ -178,11 +185,11 @@ PATIENT_SPECS, FAMILIES = _patient_table()
 
 #: Known scans columns, in canonical order (the canonical scans table starts with them).
 SCAN_SPECS: tuple[ColumnSpec, ...] = (
-    ColumnSpec("patient_id", "text"),
-    ColumnSpec("time_h", "h", (_GE0,)),
-    ColumnSpec("region", "text"),
-    ColumnSpec("counts_anterior", "counts", (_GE0,), default=math.nan),
-    ColumnSpec("counts_posterior", "counts", (_GE0,), default=math.nan),
+    ColumnSpec("patient_id", "text", required=True),
+    ColumnSpec("time_h", "h", (_GE0,), required=True),
+    ColumnSpec("region", "text", required=True),
+    ColumnSpec("counts_anterior", "counts", (_GE0,), default=math.nan, required_unless="fraction_injected"),
+    ColumnSpec("counts_posterior", "counts", (_GE0,), default=math.nan, required_unless="fraction_injected"),
     ColumnSpec("background_anterior", "counts", (_GE0,), default=0.0),
     ColumnSpec("background_posterior", "counts", (_GE0,), default=0.0),
     ColumnSpec("acquisition_s", "s", (_GT0,), default=1.0),
@@ -191,9 +198,9 @@ SCAN_SPECS: tuple[ColumnSpec, ...] = (
 )
 
 #: Scans columns every scans table must have.
-SCAN_REQUIRED: tuple[str, ...] = ("patient_id", "time_h", "region")
+SCAN_REQUIRED: tuple[str, ...] = tuple(c.name for c in SCAN_SPECS if c.required)
 #: Counts in both views: required unless ``fraction_injected`` is given.
-SCAN_COUNT_COLUMNS: tuple[str, ...] = ("counts_anterior", "counts_posterior")
+SCAN_COUNT_COLUMNS: tuple[str, ...] = tuple(c.name for c in SCAN_SPECS if c.required_unless == "fraction_injected")
 
 #: Quantities that may be given in either of two units: name → (canonical column,
 #: accepted columns with the factor that converts each to the canonical unit).
