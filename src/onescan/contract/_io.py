@@ -64,7 +64,8 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 
     ``patient_id`` is always read as text, so ``"007"`` stays ``"007"``. Empty
     cells become missing values; no other type coercion happens here (the data
-    contract in :mod:`onescan.contract._cohort` checks and converts the columns).
+    contract checks and converts the columns: :mod:`onescan.contract._validate`,
+    :mod:`onescan.contract._normalise`).
 
     Parameters
     ----------
