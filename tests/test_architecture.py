@@ -77,3 +77,76 @@ def test_cycle_finder_finds_a_cycle():
     g.add_import(importer="onescan.b", imported="onescan.c")
     g.add_import(importer="onescan.c", imported="onescan.a")
     assert _cycles(g) == [["onescan.a", "onescan.b", "onescan.c"]]
+
+
+# ----------------------------------------------------------------------------- shape
+
+SRC = Path(__import__("onescan").__file__).resolve().parent
+_SOURCES = sorted(SRC.rglob("*.py"))
+#: Where organ names may be written: the organ registry and the parameter tables.
+_ORGAN_LITERALS_ALLOWED = ("_organs.py", "_defaults.py")
+
+
+def _docstring_nodes(tree) -> set[int]:
+    import ast
+
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                out.add(id(body[0].value))
+    return out
+
+
+def test_no_module_over_600_lines():
+    long = {str(f.relative_to(SRC)): n for f in _SOURCES if (n := f.read_text().count("\n")) > 600}
+    assert long == {}
+
+
+def test_no_function_over_100_lines():
+    import ast
+
+    long = []
+    for f in _SOURCES:
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > 100:
+                    long.append(f"{f.relative_to(SRC)}:{node.lineno} {node.name} ({n} lines)")
+    assert long == []
+
+
+def test_the_dose_limiting_organ_is_named_only_in_the_registry_and_defaults():
+    """No code tests an organ's name: string literals naming the liver live in the organ
+    registry, in ``_defaults.py`` parameter tables and in data files only."""
+    import ast
+    import re
+
+    from onescan.contract import limiting_organ
+
+    word = re.compile(re.escape(limiting_organ().key), re.IGNORECASE)
+    found = []
+    for f in _SOURCES:
+        if f.name in _ORGAN_LITERALS_ALLOWED:
+            continue
+        tree = ast.parse(f.read_text())
+        docs = _docstring_nodes(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+                if word.search(node.value):
+                    found.append(f"{f.relative_to(SRC)}:{node.lineno} {node.value[:60]!r}")
+    assert found == []
+
+
+def test_every_public_name_resolves():
+    import importlib
+
+    import onescan
+
+    for pkg in ("onescan", "onescan.contract", "onescan.dosimetry", "onescan.features", "onescan.models",
+                "onescan.evaluation", "onescan.studies", "onescan.persistence", "onescan.report"):
+        mod = importlib.import_module(pkg)
+        for name in mod.__all__:
+            assert getattr(mod, name) is not None, (pkg, name)
+    assert callable(onescan.compute_dose) and callable(onescan.reproduce) and callable(onescan.schedule_study)
