@@ -37,6 +37,7 @@ from onescan.dosimetry._physics import (
     lambda_phys_per_h,
     load_s_values,
     s_value_mgy_per_mbq_s,
+    s_value_pairs,
 )
 from onescan.dosimetry._quantify import quantify
 from onescan.dosimetry.tac import FIT_METHODS, TacFit, fit_tacs
@@ -54,6 +55,7 @@ __all__ = [
     "compute_dose",
     "compute_dose_details",
     "tac_arrays",
+    "pivot_region",
 ]
 
 log = logging.getLogger(__name__)
@@ -130,7 +132,23 @@ OPTION_NAMES = {
     "target_gy": "--target-gy",
     "max_activity_mci": "--max-activity-mci",
     "nuclide": "--nuclide",
+    "extra_organs": "--organs",
+    "limits": "--limit",
+    "uncertainty": "--uncertainty",
+    "mass_uncertainty": "--mass-uncertainty",
 }
+
+#: Default relative standard uncertainty (k = 1) of a CT organ mass: 5 %, the order of the
+#: whole-liver CT volumetry differences reported by Hori et al., Liver Transpl 2011;17:1427
+#: (1322.5 cm³ from 0.625 mm slices vs 1268.2 cm³ from 10 mm slices, 4.1 %).
+DEFAULT_MASS_UNCERTAINTY = 0.05
+
+
+def _known_organ(key: str) -> None:
+    try:
+        organ_by_key(key)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
 
 
 class DoseSettings(BaseModel):
@@ -153,6 +171,28 @@ class DoseSettings(BaseModel):
         Maximum manufactured activity, mCi (> 0), for the capped prescription.
     nuclide : str
         Nuclide of the S-value table and the physical decay (radioactivedecay name).
+    extra_organs : "all" or tuple of str
+        Organs dosed besides the target organ(s), reported but not limiting (SPEC §2.4):
+        registry keys, or ``"all"`` for every registry organ whose region has scan rows.
+        Their mass is ``<organ>_mass_g`` or ``<organ>_volume_ml`` × density, for the organ
+        imaged by ``whole_body`` ``weight_kg``, else the reference mass (flag
+        ``<organ>_reference_mass``).
+    limits : tuple of (organ, Gy) pairs (a dict is accepted)
+        Organ dose limits (SPEC §2.5): the prescription is the smallest activity that gives
+        any limit (the target organ's limit is ``target_gy`` unless listed); organs listed
+        here are dosed. ``limiting_organ`` names the organ that sets it.
+    uncertainty : bool
+        Add the relative standard uncertainties (k = 1) ``<organ>_tiac_u_rel``,
+        ``<organ>_dose_gy_per_mci_u_rel`` and ``prescribed_activity_u_rel`` (SPEC §2.6).
+    mass_uncertainty : float
+        Relative standard uncertainty (k = 1) of the organ masses, in [0, 1); default
+        :data:`DEFAULT_MASS_UNCERTAINTY`.
+
+    Notes
+    -----
+    With ``extra_organs``, ``limits`` or ``uncertainty`` set the output has the SPEC §2 layout
+    (``prescribed_activity_capped_gbq``, ``limiting_organ``, the organs' doses at the capped
+    prescription …); without them it is exactly the columns and values of :data:`DOSE_COLUMNS`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -164,6 +204,41 @@ class DoseSettings(BaseModel):
     target_gy: float = Field(24.0, gt=0, allow_inf_nan=False)
     max_activity_mci: float = Field(1030.0, gt=0, allow_inf_nan=False)
     nuclide: str = "I-131"
+    extra_organs: Union[Literal["all"], tuple[str, ...]] = ()
+    limits: tuple[tuple[str, float], ...] = ()
+    uncertainty: bool = False
+    mass_uncertainty: float = Field(DEFAULT_MASS_UNCERTAINTY, ge=0, lt=1, allow_inf_nan=False)
+
+    @field_validator("extra_organs", mode="before")
+    @classmethod
+    def _organ_keys(cls, v):
+        if isinstance(v, str):
+            v = v if v == "all" else tuple(x.strip() for x in v.split(",") if x.strip())
+        if v != "all":
+            v = tuple(v)
+            for key in v:
+                _known_organ(key)
+        return v
+
+    @field_validator("limits", mode="before")
+    @classmethod
+    def _limit_pairs(cls, v):
+        items = list(v.items()) if isinstance(v, dict) else list(v)
+        out = []
+        for key, gy in items:
+            _known_organ(str(key))
+            gy = float(gy)
+            if not (np.isfinite(gy) and gy > 0):
+                raise ValueError(f"limit of {key} must be a positive number of Gy, not {gy}")
+            out.append((str(key), gy))
+        if len({k for k, _ in out}) != len(out):
+            raise ValueError("an organ is limited twice")
+        return tuple(out)
+
+    @property
+    def extended(self) -> bool:
+        """Whether the output has the SPEC §2 layout (organs, limits or uncertainty asked for)."""
+        return bool(self.extra_organs) or bool(self.limits) or self.uncertainty
 
     @field_validator("nuclide")
     @classmethod
@@ -185,7 +260,14 @@ class DoseSettings(BaseModel):
             Source and target organ of the self-dose; ``None``: the dose-limiting organ.
         """
         o = _one_organ(organ)
+        pairs = self.s_pairs()
+        if (o.key, o.key) in pairs:
+            return pairs[(o.key, o.key)]
         return load_s_values(self.s_values, nuclide=self.nuclide, source=o.key, target=o.key)
+
+    def s_pairs(self) -> dict:
+        """Every (source, target) S-value row: shipped rows replaced and extended by :attr:`s_values`."""
+        return s_value_pairs(self.s_values, self.nuclide)
 
     def lambda_phys_per_h(self) -> float:
         """Physical decay constant of :attr:`nuclide`, 1/h."""
@@ -217,11 +299,14 @@ def make_dose_settings(**kwargs) -> DoseSettings:
         problems = []
         for err in exc.errors():
             name = str(err["loc"][0]) if err.get("loc") else "settings"
+            if err.get("type") == "value_error" and "ctx" in err:
+                err = dict(err, msg=str(err["ctx"].get("error", err["msg"])))
             label = OPTION_NAMES.get(name, name)
             problems.append(Problem(label, f"invalid value {err.get('input')!r}: {err['msg']}"))
         raise InputError(problems) from None
     if settings.s_values is not None:
-        settings.s_table()  # raises InputError listing the file's problems
+        settings.s_pairs()  # raises InputError listing the file's problems
+        settings.s_table()
     return settings
 
 
@@ -309,6 +394,15 @@ def tac_arrays(q: pd.DataFrame, patient_ids, region: str | None = None) -> tuple
         Times (h) and fractions sorted by time per patient, NaN padded; a patient
         without rows of ``region`` is all NaN.
     """
+    out = pivot_region(q, patient_ids, region, ("time_h", "fraction"))
+    return out["time_h"], out["fraction"]
+
+
+def pivot_region(q: pd.DataFrame, patient_ids, region: str | None, columns) -> dict[str, np.ndarray]:
+    """Pivot numeric ``columns`` of one region's rows into NaN-padded (patients × points) arrays.
+
+    Points are sorted by time per patient (the layout of :func:`tac_arrays`).
+    """
     if region is None:
         region = limiting_organ().region
     ids = pd.Index(pd.Series(patient_ids, dtype=str))
@@ -317,20 +411,21 @@ def tac_arrays(q: pd.DataFrame, patient_ids, region: str | None = None) -> tuple
     keep = code >= 0
     code = code[keep]
     t = sub["time_h"].to_numpy(dtype=float)[keep]
-    f = sub["fraction"].to_numpy(dtype=float)[keep]
+    vals = {c: sub[c].to_numpy(dtype=float)[keep] for c in columns}
     order = np.lexsort((t, code))
-    code, t, f = code[order], t[order], f[order]
+    code = code[order]
     n = len(ids)
     if code.size == 0:
-        return np.full((n, 1), np.nan), np.full((n, 1), np.nan)
+        return {c: np.full((n, 1), np.nan) for c in columns}
     start = np.searchsorted(code, np.arange(n), side="left")
     pos = np.arange(code.size) - start[code]
     width = int(pos.max()) + 1
-    tt = np.full((n, width), np.nan)
-    ff = np.full((n, width), np.nan)
-    tt[code, pos] = t
-    ff[code, pos] = f
-    return tt, ff
+    out = {}
+    for c in columns:
+        arr = np.full((n, width), np.nan)
+        arr[code, pos] = vals[c][order]
+        out[c] = arr
+    return out
 
 
 def organ_mass_g(patients: pd.DataFrame, organ: OrganLike | None = None) -> np.ndarray:
@@ -415,6 +510,10 @@ def compute_dose_details(patients: pd.DataFrame, scans: pd.DataFrame, settings: 
     """Like :func:`compute_dose`, also returning the :class:`~onescan.dosimetry.tac.TacFit` of the (first) organ."""
     settings = _settings(settings)
     orgs = _organ_list(organs)
+    if settings.extended:
+        from onescan.dosimetry._organ_doses import extended_dose
+
+        return extended_dose(patients, scans, settings, orgs)
     tables = [settings.s_table(o) for o in orgs]
     lam_phys = settings.lambda_phys_per_h()
     ids = patients["patient_id"].astype(str).to_numpy()

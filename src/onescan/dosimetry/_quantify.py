@@ -26,7 +26,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-__all__ = ["quantify", "geometric_mean_counts_per_s", "self_attenuation_factor", "counting_u_rel",
+__all__ = ["quantify", "geometric_mean_counts_per_s", "self_attenuation_factor", "counting_u_rel", "normaliser_rows",
            "DEFAULT_MU_PER_CM"]
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,39 @@ def geometric_mean_counts_per_s(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_
     return gm
 
 
+def _first_whole_body(pid, time_h, region, gm) -> pd.DataFrame:
+    """The first whole-body scan with usable counts per patient (vectorised: sort + first).
+
+    Rows are labelled by their position in the scans table.
+    """
+    wb = pd.DataFrame({"patient_id": pid, "time_h": time_h, "gm": gm})[(region == "whole_body") & np.isfinite(gm)]
+    return wb.sort_values(["patient_id", "time_h"], kind="stable").drop_duplicates("patient_id", keep="first")
+
+
+def normaliser_rows(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_MU_PER_CM) -> np.ndarray:
+    """Mask of the scan rows that normalise each patient's fractions (first usable whole-body scan).
+
+    Parameters
+    ----------
+    scans : pandas.DataFrame
+        Canonical scans table.
+    mu_per_cm : float
+        Linear attenuation coefficient, 1/cm.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True at the normalising row of every patient (in row order of ``scans``).
+    """
+    pid = scans["patient_id"].astype(str).to_numpy()
+    time_h = pd.to_numeric(scans["time_h"], errors="coerce").to_numpy(dtype=float)
+    region = scans["region"].astype(str).str.strip().str.lower().to_numpy()
+    gm = geometric_mean_counts_per_s(scans, mu_per_cm)
+    mask = np.zeros(len(scans), dtype=bool)
+    mask[_first_whole_body(pid, time_h, region, gm).index.to_numpy()] = True
+    return mask
+
+
 def quantify(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_MU_PER_CM,
              lambda_phys_per_h: float | None = None) -> pd.DataFrame:
     """Fraction of the administered activity per scan row (SPEC §2.1).
@@ -168,9 +201,7 @@ def quantify(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_MU_PER_CM,
     region = scans["region"].astype(str).str.strip().str.lower().to_numpy()
     gm = geometric_mean_counts_per_s(scans, mu_per_cm)
 
-    # first whole-body scan with usable counts, per patient (vectorised: sort + first)
-    wb = pd.DataFrame({"patient_id": pid, "time_h": time_h, "gm": gm})[(region == "whole_body") & np.isfinite(gm)]
-    wb = wb.sort_values(["patient_id", "time_h"], kind="stable").drop_duplicates("patient_id", keep="first")
+    wb = _first_whole_body(pid, time_h, region, gm)
     wb_t = pd.Series(wb["time_h"].to_numpy(), index=wb["patient_id"].to_numpy())
     wb_gm = pd.Series(wb["gm"].to_numpy(), index=wb["patient_id"].to_numpy())
     t_first = wb_t.reindex(pid).to_numpy(dtype=float)
