@@ -12,7 +12,7 @@ analysis (Gear et al., Eur J Nucl Med Mol Imaging 2018;45:2456–2474): first-or
   registered model is covered, bounds included). To first order this is the TIAC's variance
   from the fit's parameter covariance (JᵀJ)⁻¹Jᵀ Σ_f J(JᵀJ)⁻¹ with Σ_f the counting variances.
   Where the residuals are significantly larger than counting statistics explain (χ² of the
-  residuals over the counting variances above its 95th percentile for n − p degrees of freedom),
+  residuals over the counting variances above its 99th percentile for n − p degrees of freedom),
   the excess residual variance s² = RSS/(n − p) − mean(σ²_f) is added to every point (model
   misfit and unexplained variability; flag ``<organ>_misfit_beyond_counting``);
 * **the normalisation** — every fraction is divided by the first whole-body geometric mean,
@@ -36,7 +36,7 @@ import numpy as np
 __all__ = ["TiacUncertainty", "tiac_uncertainty", "s_mass_sensitivity", "MISFIT_QUANTILE"]
 
 #: χ² quantile above which the residuals count as exceeding counting statistics.
-MISFIT_QUANTILE = 0.95
+MISFIT_QUANTILE = 0.99
 
 #: Relative step of the central differences of the TIAC with respect to each point.
 _REL_STEP = 1e-4
