@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onescan.dosimetry.tac import FIT_METHODS, fit_tacs
+from onescan.dosimetry.tac import fit_tacs
 from onescan.dosimetry._physics import lambda_phys_per_h
 
 LP = lambda_phys_per_h("I-131")

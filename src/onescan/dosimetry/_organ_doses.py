@@ -25,14 +25,7 @@ import pandas as pd
 from onescan.contract._errors import InputError
 from onescan.contract._organs import WHOLE_BODY_REGION, Organ, organs as registry
 from onescan.contract._units import MBQ_PER_MCI, SECONDS_PER_HOUR
-from onescan.dosimetry._dose import (
-    FIT_COLUMNS,
-    ORGAN_QUANTITIES,
-    DoseSettings,
-    _organ_flags,
-    organ_mass_g,
-    pivot_region,
-)
+from onescan.dosimetry._organ_data import FIT_COLUMNS, ORGAN_QUANTITIES, organ_flags, organ_mass_g, pivot_region
 from onescan.dosimetry._physics import s_value_mgy_per_mbq_s
 from onescan.dosimetry._quantify import counting_u_rel, normaliser_rows, quantify
 from onescan.dosimetry._uncertainty import s_mass_sensitivity, tiac_uncertainty
@@ -53,7 +46,7 @@ PRESCRIPTION = ("prescribed_activity_mci", "prescribed_activity_capped_mci", "pr
                 "prescribed_activity_capped_gbq")
 
 
-def dosed_organs(settings: DoseSettings, targets: list[Organ], regions=()) -> list[Organ]:
+def dosed_organs(settings, targets: list[Organ], regions=()) -> list[Organ]:
     """The organs dosed besides ``targets``: the extra organs, then the limited ones.
 
     ``extra_organs="all"`` means every registry organ whose region is among ``regions``
@@ -157,7 +150,7 @@ def _organ_dose(o, fits: _Fits, pairs, mass, u_mass, settings, u_norm):
     return s_self, d, u_rel
 
 
-def extended_dose(patients: pd.DataFrame, scans: pd.DataFrame, settings: DoseSettings, targets: list[Organ]):
+def extended_dose(patients: pd.DataFrame, scans: pd.DataFrame, settings, targets: list[Organ]):
     """The SPEC §2 dosimetry table (see the module docstring) and the first target organ's fit."""
     lam = settings.lambda_phys_per_h()
     ids = patients["patient_id"].astype(str).to_numpy()
@@ -192,7 +185,7 @@ def extended_dose(patients: pd.DataFrame, scans: pd.DataFrame, settings: DoseSet
         if unc is not None:
             data[o.column("tiac_u_rel")] = unc.u_rel(fit.tiac_h, u_norm)
             data[o.column("dose_gy_per_mci_u_rel")] = u_d
-        for i, fl in enumerate(_organ_flags(o, fit, t, f, mass, several or not is_target)):
+        for i, fl in enumerate(organ_flags(o, fit, t, f, mass, several or not is_target)):
             flags[i] += fl + ([f"{o.key}_reference_mass"] if ref[i] else [])
             if unc is not None and unc.misfit[i]:
                 flags[i].append(f"{o.key}_misfit_beyond_counting")

@@ -21,6 +21,7 @@ TAC_MODELS: dict[str, TacModel] = {m.name: m for m in (
     BiExp(),
     Auto(),
 )}
+TAC_MODELS["auto"].models = list(TAC_MODELS.values())  # auto chooses among the registered models
 
 #: The ``--fit`` choices.
 FIT_METHODS: tuple[str, ...] = tuple(TAC_MODELS)

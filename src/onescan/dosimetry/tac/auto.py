@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from onescan.dosimetry.tac import biexp
+from onescan.dosimetry.tac import _biexp_common as biexp
 from onescan.dosimetry.tac._base import TacArrays, TacModel, exponential_curve, r2_rss
 from onescan.dosimetry.tac.monoexp import MonoExp
 
@@ -50,10 +50,8 @@ def aicc_k(model: TacModel) -> int:
     return int(model.aicc_params) + 1
 
 
-def _candidates() -> list[TacModel]:
-    from onescan.dosimetry.tac._registry import TAC_MODELS  # the registry imports this module
-
-    return [m for m in TAC_MODELS.values() if m.aicc_params is not None and not isinstance(m, Auto)]
+def _candidates(models) -> list[TacModel]:
+    return [m for m in models if m.aicc_params is not None and not isinstance(m, Auto)]
 
 
 def _rss(model: TacModel, res: TacArrays, t, y, valid) -> np.ndarray:
@@ -87,6 +85,10 @@ class Auto(TacModel):
     curves = {MonoExp.name: exponential_curve, biexp.NAME: biexp.biexp_curve,
               "biexp_uptake": biexp.biexp_curve}
 
+    def __init__(self, models=None):
+        #: The registered models (given by the registry, which imports this module).
+        self.models = list(models or ())
+
     def fit(self, t, y, valid, lam_phys, *, max_iter=200) -> TacArrays:
         res, rss = _MONO.fit_with_rss(t, y, valid, lam_phys, max_iter=max_iter)
         for k in biexp.PARAM_NAMES:
@@ -96,7 +98,7 @@ class Auto(TacModel):
         best = np.where(np.isfinite(res.tiac_h) & (res.tiac_h > 0) & (n > k_mono + 1),
                         aicc(np.maximum(rss, _floor(y, valid)), n, k_mono), np.inf)
         n_defined = np.isfinite(best).astype(int)
-        for model in _candidates():
+        for model in _candidates(self.models):
             if isinstance(model, MonoExp):
                 continue
             k = aicc_k(model)

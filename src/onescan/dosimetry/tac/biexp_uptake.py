@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from onescan.dosimetry.tac import biexp
+from onescan.dosimetry.tac import _biexp_common as biexp
 from onescan.dosimetry.tac._base import TacArrays, TacModel
 
 __all__ = ["BiExpUptake", "uptake_one"]
