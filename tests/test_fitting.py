@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onescan.dosimetry.tac import FIT_METHODS, fit_tacs
+from onescan.dosimetry.tac import fit_tacs
 from onescan.dosimetry._physics import lambda_phys_per_h
 
 LP = lambda_phys_per_h("I-131")
@@ -38,7 +38,11 @@ def test_exact_monoexp_recovers_closed_form_tiac(method):
     np.testing.assert_allclose(fit.effective_half_life_h, math.log(2) / lam, rtol=1e-6)
     np.testing.assert_allclose(fit.a, a, rtol=1e-6)
     np.testing.assert_allclose(fit.r2, 1.0, atol=1e-9)
-    assert all(fl == [] for fl in fit.flags)
+    if method == "auto":  # the choice and its reason are flags (SPEC §2.2), nothing else
+        assert fit.flags == [["auto_monoexp_by_aicc"], ["auto_monoexp_aicc_undefined"],
+                             ["auto_monoexp_by_aicc"], ["auto_monoexp_by_aicc"]]
+    else:
+        assert all(fl == [] for fl in fit.flags)
     assert set(fit.model) == {"loglinear" if method == "loglinear" else "monoexp"}
 
 
@@ -202,7 +206,7 @@ def test_predict_reproduces_data():
 @settings(max_examples=40, deadline=None)
 @given(a=st.floats(0.01, 0.6), half_life=st.floats(5.0, 180.0),
        times=st.lists(st.floats(0.0, 200.0), min_size=2, max_size=6, unique=True),
-       method=st.sampled_from(FIT_METHODS), k=st.floats(0.1, 10.0))
+       method=st.sampled_from(("monoexp", "loglinear", "trapezoid", "auto")), k=st.floats(0.1, 10.0))
 def test_tiac_scales_with_fraction(a, half_life, times, method, k):
     """TIAC is linear in f for every method (fractions ×k → TIAC ×k)."""
     times = sorted(times)
@@ -221,7 +225,49 @@ def test_auto_biexp_with_uptake_phase():
     t = np.array([[0.5, 2.0, 5.0, 12.0, 24.0, 72.0, 120.0]])
     f = 0.2 * (np.exp(-0.01 * t) - np.exp(-0.5 * t))
     fit = fit_tacs(t, f, "auto", LP)
-    assert fit.model[0] == "biexp"
+    # both bi-exponentials fit exactly; the uptake form has one parameter fewer, so the lower AICc
+    assert fit.model[0] == "biexp_uptake"
+    assert "auto_biexp_uptake_by_aicc" in fit.flags[0]
     assert fit.tiac_h[0] == pytest.approx(0.2 / 0.01 - 0.2 / 0.5, rel=1e-5)
     assert fit.lambda_eff_per_h[0] == pytest.approx(0.01, rel=1e-5)  # terminal phase
     assert "uptake_rising" in fit.flags[0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(a=st.floats(0.01, 0.6), lam_c=st.floats(0.004, 0.1), lam_u=st.floats(0.15, 3.0),
+       method=st.sampled_from(("biexp_uptake", "biexp")), k=st.floats(0.1, 10.0))
+def test_biexponential_models_are_linear_in_f(a, lam_c, lam_u, method, k):
+    """The bi-exponential models also scale: fractions ×k → TIAC ×k (exact uptake data)."""
+    t = np.array([[0.5, 2.0, 6.0, 24.0, 72.0, 120.0]])
+    f = a * (np.exp(-lam_c * t) - np.exp(-lam_u * t))
+    f1 = fit_tacs(t, f, method, LP).tiac_h[0]
+    f2 = fit_tacs(t, k * f, method, LP).tiac_h[0]
+    assert f1 == pytest.approx(a * (1 / lam_c - 1 / lam_u), rel=1e-4)
+    assert f2 == pytest.approx(k * f1, rel=1e-5)
+
+
+def test_uptake_model_by_hand_and_its_minimum_points():
+    t = np.array([[1.0, 24.0, 72.0], [1.0, 24.0, np.nan]])
+    f = 0.1 * (np.exp(-0.02 * t) - np.exp(-0.4 * t))
+    fit = fit_tacs(t, f, "biexp_uptake", LP)
+    assert fit.tiac_h[0] == pytest.approx(0.1 * (1 / 0.02 - 1 / 0.4), rel=1e-5)  # 3 points, 3 parameters
+    assert fit.params["lambda1_per_h"][0] == pytest.approx(0.4, rel=1e-4)
+    assert fit.lambda_eff_per_h[0] == pytest.approx(0.02, rel=1e-5)
+    np.testing.assert_allclose(fit.predict([[0.0, 5.0]])[0], [0.0, 0.1 * (np.exp(-0.1) - np.exp(-2.0))], atol=1e-9)
+    assert np.isnan(fit.tiac_h[1]) and "fit_failed" in fit.flags[1]
+
+
+@pytest.mark.parametrize("n, reason", [(4, "auto_monoexp_aicc_undefined"), (5, "auto_monoexp_aicc_undefined"),
+                                       (6, "auto_biexp_uptake_by_aicc")])
+def test_auto_compares_only_where_aicc_is_defined(n, reason):
+    """σ counted: monoexp k = 3 (n ≥ 5), biexp_uptake k = 4 (n ≥ 6), biexp k = 5 (n ≥ 7)."""
+    from onescan.dosimetry.tac.auto import aicc, aicc_k
+    from onescan.dosimetry.tac import TAC_MODELS
+
+    assert [aicc_k(TAC_MODELS[m]) for m in ("monoexp", "biexp_uptake", "biexp")] == [3, 4, 5]
+    assert np.isinf(aicc(1.0, 4, 3)) and np.isfinite(aicc(1.0, 5, 3))
+    t = np.array([[0.5, 3.0, 12.0, 24.0, 72.0, 120.0][:n]])
+    f = 0.2 * (np.exp(-0.01 * t) - np.exp(-0.3 * t))
+    fit = fit_tacs(t, f, "auto", LP)
+    assert fit.flags[0][-1] == reason
+    assert fit.model[0] == ("monoexp" if "monoexp" in reason else "biexp_uptake")

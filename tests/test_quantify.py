@@ -126,3 +126,79 @@ def test_fraction_invariant_to_acquisition_scaling(k, thick):
     cols = ["counts_anterior", "counts_posterior", "background_anterior", "background_posterior", "acquisition_s"]
     scaled[cols] = scaled[cols].mul(np.asarray(k), axis=0)
     np.testing.assert_allclose(quantify(scaled)["fraction"], quantify(base)["fraction"], rtol=1e-12)
+
+
+# ----------------------------------------------------------------- source self-attenuation (MIRD 16)
+
+
+def _extended_source_rates(activity, depth_cm, source_cm, body_cm, mu):
+    """Conjugate count rates of a uniform slab source, integrated numerically (sensitivity 1)."""
+    from scipy.integrate import quad
+
+    dens = activity / source_cm
+    ant = quad(lambda x: dens * math.exp(-mu * x), depth_cm, depth_cm + source_cm, epsabs=0, epsrel=1e-13)[0]
+    post = quad(lambda x: dens * math.exp(-mu * (body_cm - x)), depth_cm, depth_cm + source_cm,
+                epsabs=0, epsrel=1e-13)[0]
+    return ant, post
+
+
+def _extended_cohort(mu, with_source_thickness=True):
+    body, liver_depth, liver_s = 24.0, 5.0, 14.0
+    a0, a_liver, t1 = 1000.0, 230.0, 1.5
+    wb = _extended_source_rates(a0 * math.exp(-LP * t1), 0.0, body, body, mu)
+    lv = _extended_source_rates(a_liver, liver_depth, liver_s, body, mu)
+    rows = [_row("p", t1, "whole_body", wb[0] * 1e4, wb[1] * 1e4, thickness_cm=body,
+                 source_thickness_cm=body),
+            _row("p", t1, "liver", lv[0] * 1e4, lv[1] * 1e4, thickness_cm=body, source_thickness_cm=liver_s)]
+    scans = pd.DataFrame(rows)
+    if not with_source_thickness:
+        scans = scans.drop(columns="source_thickness_cm")
+    return scans, a_liver / a0
+
+
+def test_self_attenuation_recovers_the_fraction_of_an_extended_source():
+    mu = 0.110
+    scans, truth = _extended_cohort(mu)
+    got = quantify(scans, mu_per_cm=mu, lambda_phys_per_h=LP)["fraction"].to_numpy()
+    assert got[1] == pytest.approx(truth, rel=1e-3)
+    assert got[0] == pytest.approx(math.exp(-LP * 1.5), rel=1e-12)
+    # without the correction the 14 cm liver against the 24 cm body is off by far more than 0.1 %
+    plain, _ = _extended_cohort(mu, with_source_thickness=False)
+    off = quantify(plain, mu_per_cm=mu, lambda_phys_per_h=LP)["fraction"].to_numpy()[1]
+    assert abs(off / truth - 1) > 0.05
+
+
+def test_self_attenuation_factor_by_hand_and_limits():
+    from onescan.dosimetry._quantify import self_attenuation_factor
+
+    x = 0.11 * 20.0 / 2
+    np.testing.assert_allclose(self_attenuation_factor([20.0, 0.0, np.nan], 0.11), [x / math.sinh(x), 1.0, 1.0],
+                               rtol=1e-14)
+    assert self_attenuation_factor(1e-6, 0.11) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_rows_without_source_thickness_are_bit_identical():
+    scans, _ = _extended_cohort(0.110)
+    absent = scans.drop(columns="source_thickness_cm")
+    nan_col = scans.assign(source_thickness_cm=np.nan)
+    a = quantify(absent, lambda_phys_per_h=LP)
+    b = quantify(nan_col, lambda_phys_per_h=LP)
+    np.testing.assert_array_equal(a["fraction"].to_numpy(), b["fraction"].to_numpy())
+    np.testing.assert_array_equal(a["gm_counts_per_s"].to_numpy(), b["gm_counts_per_s"].to_numpy())
+    # a row with it changes only that row
+    one = scans.assign(source_thickness_cm=[np.nan, 14.0])
+    g_abs = geometric_mean_counts_per_s(absent)
+    g_one = geometric_mean_counts_per_s(one)
+    assert g_one[0] == g_abs[0] and g_one[1] < g_abs[1]
+
+
+def test_counting_uncertainty_by_hand():
+    from onescan.dosimetry._quantify import counting_u_rel
+
+    scans = pd.DataFrame([_row("a", 1.0, "liver", 5000.0, 3000.0, background_anterior=1000.0,
+                               background_posterior=200.0),
+                          _row("a", 1.0, "liver", 100.0, 50.0, background_anterior=150.0),
+                          _row("a", 1.0, "liver", np.nan, 50.0)])
+    u = counting_u_rel(scans)
+    assert u[0] == pytest.approx(0.5 * math.sqrt(6000 / 4000 ** 2 + 3200 / 2800 ** 2), rel=1e-13)
+    assert np.isinf(u[1]) and np.isnan(u[2])

@@ -20,7 +20,8 @@ def test_registry_is_the_single_source_of_fit_choices():
     from onescan.cli._options import FitMethod
     from onescan.dosimetry._dose import DoseSettings
 
-    assert FIT_METHODS == tuple(TAC_MODELS) == ("monoexp", "loglinear", "trapezoid", "auto")
+    assert FIT_METHODS == tuple(TAC_MODELS) == ("monoexp", "loglinear", "trapezoid", "biexp_uptake", "biexp",
+                                                "auto")
     assert tuple(m.value for m in FitMethod) == FIT_METHODS
     assert get_args(DoseSettings.model_fields["fit"].annotation) == FIT_METHODS
     import onescan.dosimetry as dosimetry
@@ -45,7 +46,7 @@ def test_every_model_follows_the_protocol(key):
 
 
 def test_unknown_method_names_the_choices():
-    with pytest.raises(ValueError, match="monoexp, loglinear, trapezoid, auto"):
+    with pytest.raises(ValueError, match="monoexp, loglinear, trapezoid, biexp_uptake, biexp, auto"):
         tac_model("spline")
 
 

@@ -37,6 +37,14 @@ from onescan.dosimetry._physics import (
     lambda_phys_per_h,
     load_s_values,
     s_value_mgy_per_mbq_s,
+    s_value_pairs,
+)
+from onescan.dosimetry._organ_data import (
+    FIT_COLUMNS,
+    ORGAN_QUANTITIES,
+    organ_flags as _organ_flags,
+    organ_mass_g,
+    pivot_region,
 )
 from onescan.dosimetry._quantify import quantify
 from onescan.dosimetry.tac import FIT_METHODS, TacFit, fit_tacs
@@ -54,27 +62,15 @@ __all__ = [
     "compute_dose",
     "compute_dose_details",
     "tac_arrays",
+    "pivot_region",
 ]
 
 log = logging.getLogger(__name__)
 
 OrganLike = Union[Organ, str]
 
-#: Per-organ output quantities, in column order (column ``<organ>_<quantity>``).
-ORGAN_QUANTITIES = (
-    "uptake_first",
-    "tiac_h",
-    "effective_half_life_h",
-    "s_value_mgy_per_mbq_s",
-    "dose_gy_per_mci",
-)
-
 #: The prescription columns (mCi, mCi capped, GBq).
 PRESCRIPTION_COLUMNS = ("prescribed_activity_mci", "prescribed_activity_capped_mci", "prescribed_activity_gbq")
-
-#: Fit columns (one organ: as named; several: ``<organ>_fit_model`` …).
-FIT_COLUMNS = ("fit_model", "fit_r2")
-
 
 def _organ_list(organs: OrganLike | Sequence[OrganLike] | None = None) -> list[Organ]:
     """The organs asked for: ``None`` → the dose-limiting organ; keys are looked up in the registry."""
@@ -130,7 +126,23 @@ OPTION_NAMES = {
     "target_gy": "--target-gy",
     "max_activity_mci": "--max-activity-mci",
     "nuclide": "--nuclide",
+    "extra_organs": "--organs",
+    "limits": "--limit",
+    "uncertainty": "--uncertainty",
+    "mass_uncertainty": "--mass-uncertainty",
 }
+
+#: Default relative standard uncertainty (k = 1) of a CT organ mass: 5 %, the order of the
+#: whole-liver CT volumetry differences reported by Hori et al., Liver Transpl 2011;17:1427
+#: (1322.5 cm³ from 0.625 mm slices vs 1268.2 cm³ from 10 mm slices, 4.1 %).
+DEFAULT_MASS_UNCERTAINTY = 0.05
+
+
+def _known_organ(key: str) -> None:
+    try:
+        organ_by_key(key)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
 
 
 class DoseSettings(BaseModel):
@@ -153,6 +165,28 @@ class DoseSettings(BaseModel):
         Maximum manufactured activity, mCi (> 0), for the capped prescription.
     nuclide : str
         Nuclide of the S-value table and the physical decay (radioactivedecay name).
+    extra_organs : "all" or tuple of str
+        Organs dosed besides the target organ(s), reported but not limiting (SPEC §2.4):
+        registry keys, or ``"all"`` for every registry organ whose region has scan rows.
+        Their mass is ``<organ>_mass_g`` or ``<organ>_volume_ml`` × density, for the organ
+        imaged by ``whole_body`` ``weight_kg``, else the reference mass (flag
+        ``<organ>_reference_mass``).
+    limits : tuple of (organ, Gy) pairs (a dict is accepted)
+        Organ dose limits (SPEC §2.5): the prescription is the smallest activity that gives
+        any limit (the target organ's limit is ``target_gy`` unless listed); organs listed
+        here are dosed. ``limiting_organ`` names the organ that sets it.
+    uncertainty : bool
+        Add the relative standard uncertainties (k = 1) ``<organ>_tiac_u_rel``,
+        ``<organ>_dose_gy_per_mci_u_rel`` and ``prescribed_activity_u_rel`` (SPEC §2.6).
+    mass_uncertainty : float
+        Relative standard uncertainty (k = 1) of the organ masses, in [0, 1); default
+        :data:`DEFAULT_MASS_UNCERTAINTY`.
+
+    Notes
+    -----
+    With ``extra_organs``, ``limits`` or ``uncertainty`` set the output has the SPEC §2 layout
+    (``prescribed_activity_capped_gbq``, ``limiting_organ``, the organs' doses at the capped
+    prescription …); without them it is exactly the columns and values of :data:`DOSE_COLUMNS`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -164,6 +198,41 @@ class DoseSettings(BaseModel):
     target_gy: float = Field(24.0, gt=0, allow_inf_nan=False)
     max_activity_mci: float = Field(1030.0, gt=0, allow_inf_nan=False)
     nuclide: str = "I-131"
+    extra_organs: Union[Literal["all"], tuple[str, ...]] = ()
+    limits: tuple[tuple[str, float], ...] = ()
+    uncertainty: bool = False
+    mass_uncertainty: float = Field(DEFAULT_MASS_UNCERTAINTY, ge=0, lt=1, allow_inf_nan=False)
+
+    @field_validator("extra_organs", mode="before")
+    @classmethod
+    def _organ_keys(cls, v):
+        if isinstance(v, str):
+            v = v if v == "all" else tuple(x.strip() for x in v.split(",") if x.strip())
+        if v != "all":
+            v = tuple(v)
+            for key in v:
+                _known_organ(key)
+        return v
+
+    @field_validator("limits", mode="before")
+    @classmethod
+    def _limit_pairs(cls, v):
+        items = list(v.items()) if isinstance(v, dict) else list(v)
+        out = []
+        for key, gy in items:
+            _known_organ(str(key))
+            gy = float(gy)
+            if not (np.isfinite(gy) and gy > 0):
+                raise ValueError(f"limit of {key} must be a positive number of Gy, not {gy}")
+            out.append((str(key), gy))
+        if len({k for k, _ in out}) != len(out):
+            raise ValueError("an organ is limited twice")
+        return tuple(out)
+
+    @property
+    def extended(self) -> bool:
+        """Whether the output has the SPEC §2 layout (organs, limits or uncertainty asked for)."""
+        return bool(self.extra_organs) or bool(self.limits) or self.uncertainty
 
     @field_validator("nuclide")
     @classmethod
@@ -185,7 +254,14 @@ class DoseSettings(BaseModel):
             Source and target organ of the self-dose; ``None``: the dose-limiting organ.
         """
         o = _one_organ(organ)
+        pairs = self.s_pairs()
+        if (o.key, o.key) in pairs:
+            return pairs[(o.key, o.key)]
         return load_s_values(self.s_values, nuclide=self.nuclide, source=o.key, target=o.key)
+
+    def s_pairs(self) -> dict:
+        """Every (source, target) S-value row: shipped rows replaced and extended by :attr:`s_values`."""
+        return s_value_pairs(self.s_values, self.nuclide)
 
     def lambda_phys_per_h(self) -> float:
         """Physical decay constant of :attr:`nuclide`, 1/h."""
@@ -217,11 +293,14 @@ def make_dose_settings(**kwargs) -> DoseSettings:
         problems = []
         for err in exc.errors():
             name = str(err["loc"][0]) if err.get("loc") else "settings"
+            if err.get("type") == "value_error" and "ctx" in err:
+                err = dict(err, msg=str(err["ctx"].get("error", err["msg"])))
             label = OPTION_NAMES.get(name, name)
             problems.append(Problem(label, f"invalid value {err.get('input')!r}: {err['msg']}"))
         raise InputError(problems) from None
     if settings.s_values is not None:
-        settings.s_table()  # raises InputError listing the file's problems
+        settings.s_pairs()  # raises InputError listing the file's problems
+        settings.s_table()
     return settings
 
 
@@ -309,65 +388,8 @@ def tac_arrays(q: pd.DataFrame, patient_ids, region: str | None = None) -> tuple
         Times (h) and fractions sorted by time per patient, NaN padded; a patient
         without rows of ``region`` is all NaN.
     """
-    if region is None:
-        region = limiting_organ().region
-    ids = pd.Index(pd.Series(patient_ids, dtype=str))
-    sub = q[(q["region"] == region) & np.isfinite(q["time_h"].to_numpy(dtype=float))]
-    code = ids.get_indexer(sub["patient_id"].astype(str))
-    keep = code >= 0
-    code = code[keep]
-    t = sub["time_h"].to_numpy(dtype=float)[keep]
-    f = sub["fraction"].to_numpy(dtype=float)[keep]
-    order = np.lexsort((t, code))
-    code, t, f = code[order], t[order], f[order]
-    n = len(ids)
-    if code.size == 0:
-        return np.full((n, 1), np.nan), np.full((n, 1), np.nan)
-    start = np.searchsorted(code, np.arange(n), side="left")
-    pos = np.arange(code.size) - start[code]
-    width = int(pos.max()) + 1
-    tt = np.full((n, width), np.nan)
-    ff = np.full((n, width), np.nan)
-    tt[code, pos] = t
-    ff[code, pos] = f
-    return tt, ff
-
-
-def organ_mass_g(patients: pd.DataFrame, organ: OrganLike | None = None) -> np.ndarray:
-    """The organ mass of every patient, g.
-
-    Parameters
-    ----------
-    patients : pandas.DataFrame
-        Patients table with the organ's mass column (``<organ>_mass_g``, g) and/or volume
-        column (``<organ>_volume_ml``, ml; mass = volume × the organ's density in g/ml
-        where the mass is missing).
-    organ : Organ, str or None
-        ``None``: the dose-limiting organ.
-
-    Returns
-    -------
-    numpy.ndarray
-        Mass in g (NaN where unknown).
-
-    Raises
-    ------
-    InputError
-        When the table has neither column.
-    """
-    o = _one_organ(organ)
-    mass_col, vol_col = o.mass_column, o.volume_column
-    if mass_col in patients.columns:
-        m = pd.to_numeric(patients[mass_col], errors="coerce").to_numpy(dtype=float)
-        if vol_col in patients.columns:
-            v = pd.to_numeric(patients[vol_col], errors="coerce").to_numpy(dtype=float)
-            m = np.where(np.isnan(m), v * o.density_g_per_ml, m)
-        return m
-    if vol_col in patients.columns:
-        v = pd.to_numeric(patients[vol_col], errors="coerce").to_numpy(dtype=float)
-        return v * o.density_g_per_ml
-    raise InputError(Problem("<patients>", f"needs {mass_col} or {vol_col} for the dosimetry",
-                             column=mass_col))
+    out = pivot_region(q, patient_ids, region, ("time_h", "fraction"))
+    return out["time_h"], out["fraction"]
 
 
 @dataclass
@@ -378,18 +400,6 @@ class _OrganDose:
     fit: TacFit
     activity_mci: np.ndarray
     flags: list[list[str]]
-
-
-def _organ_flags(o: Organ, fit: TacFit, t, f, mass, prefix_fit_flags: bool) -> list[list[str]]:
-    flags = [[f"{o.key}:{c}" for c in x] if prefix_fit_flags else list(x) for x in fit.flags]
-    for i in np.flatnonzero(~np.isfinite(t).any(axis=1)):
-        flags[i].insert(0, f"no_{o.key}_data")
-    for i in np.flatnonzero(~(mass > 0)):
-        flags[i].append(f"no_{o.key}_mass")
-    # organ rows whose fraction could not be computed (no usable first whole-body scan)
-    for i in np.flatnonzero((np.isfinite(t) & ~np.isfinite(f)).any(axis=1)):
-        flags[i].append(f"unquantified_{o.key}_points")
-    return flags
 
 
 def _organ_dose(o: Organ, table: SValueTable, q: pd.DataFrame, ids, patients: pd.DataFrame,
@@ -415,6 +425,10 @@ def compute_dose_details(patients: pd.DataFrame, scans: pd.DataFrame, settings: 
     """Like :func:`compute_dose`, also returning the :class:`~onescan.dosimetry.tac.TacFit` of the (first) organ."""
     settings = _settings(settings)
     orgs = _organ_list(organs)
+    if settings.extended:
+        from onescan.dosimetry._organ_doses import extended_dose
+
+        return extended_dose(patients, scans, settings, orgs)
     tables = [settings.s_table(o) for o in orgs]
     lam_phys = settings.lambda_phys_per_h()
     ids = patients["patient_id"].astype(str).to_numpy()

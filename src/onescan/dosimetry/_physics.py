@@ -44,6 +44,7 @@ __all__ = [
     "half_life_h",
     "lambda_phys_per_h",
     "load_s_values",
+    "s_value_pairs",
     "s_from_delta",
     "s_value_mgy_per_mbq_s",
     "MASS_SCALINGS",
@@ -328,6 +329,65 @@ def _load_s_values(path, nuclide: str, source: str, target: str) -> SValueTable:
     log.debug("S-values %s %s->%s from %s: s_np=%.6g s_p=%.6g at %.1f g", want_nuc, source, target,
               label, s_np, s_p, m_ref)
     return SValueTable(want_nuc, source.lower(), target.lower(), float(m_ref), float(s_np), float(s_p), text)
+
+
+def _read_pairs(path, nuclide: str) -> list[tuple[str, str]]:
+    """The (source, target) pairs a file lists for ``nuclide``, in file order."""
+    if path is None:
+        df = pd.read_csv(_default_s_values_path(), dtype=str, keep_default_na=False)
+    else:
+        from onescan.contract._io import read_table
+
+        df = read_table(Path(path))
+        df = df.astype(object).where(df.notna(), "").astype(str)
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    missing = [c for c in _REQUIRED if c not in df.columns]
+    if missing:
+        raise InputError([Problem(str(path), "missing required column", column=c) for c in missing])
+    want = _canonical_nuclide(nuclide)
+    sel = df[df["nuclide"].map(_canonical_nuclide) == want]
+    pairs = zip(sel["source"].str.strip().str.lower(), sel["target"].str.strip().str.lower())
+    return list(dict.fromkeys(pairs))
+
+
+def s_value_pairs(path: str | os.PathLike | None = None,
+                  nuclide: str = "I-131") -> dict[tuple[str, str], SValueTable]:
+    """Every S-value row for ``nuclide``: the shipped rows, replaced and extended by a user file.
+
+    Parameters
+    ----------
+    path : path-like or None
+        A user S-value file (OLINDA, MIRDcalc, OpenDose values; columns in the module
+        docstring). Its rows replace the shipped rows of the same (source, target) pair and
+        may add others (cross-dose pairs source ≠ target included). ``None``: shipped rows only.
+    nuclide : str
+        Nuclide, any spelling radioactivedecay accepts.
+
+    Returns
+    -------
+    dict of (source, target) → SValueTable
+        Keys are lower-case organ keys.
+
+    Raises
+    ------
+    InputError
+        Listing the problems of every row of the user file, or when it has no row for ``nuclide``.
+    """
+    out = {pair: load_s_values(None, nuclide, *pair) for pair in _read_pairs(None, nuclide)}
+    if path is None:
+        return out
+    problems: list[Problem] = []
+    pairs = _read_pairs(path, nuclide)
+    if not pairs:
+        raise InputError(Problem(str(path), f"no S-value row for nuclide {_canonical_nuclide(nuclide)}"))
+    for pair in pairs:
+        try:
+            out[pair] = load_s_values(path, nuclide, *pair)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return out
 
 
 def s_value_mgy_per_mbq_s(mass_g, scaling: str = "split", table: SValueTable | None = None) -> np.ndarray:

@@ -5,6 +5,10 @@ For every scan row:
 * net count rate per view N = max(counts − background, 0) / acquisition_s  [counts/s];
 * geometric mean GM = sqrt(N_ant · N_post);
 * with ``thickness_cm``: attenuation-corrected GM_corr = GM / sqrt(exp(−μ·thickness_cm));
+* with ``source_thickness_cm`` = s: source self-attenuation factor F = (μs/2)/sinh(μs/2)
+  applied as GM·F (MIRD Pamphlet 16, Siegel et al., J Nucl Med 1999;40:37S–61S, the
+  conjugate-view equation for a uniform source of thickness s; F → 1 as s → 0), for every
+  region including ``whole_body``. Rows without it (NaN or no column) are unchanged (bit for bit);
 * fraction of the administered activity, not decay-corrected,
   f_r(t) = GM_r(t) / GM_wb(t_first) · exp(−λ_phys · t_first),
   where t_first is the time of the patient's first whole-body scan (before any
@@ -22,7 +26,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-__all__ = ["quantify", "geometric_mean_counts_per_s", "DEFAULT_MU_PER_CM"]
+__all__ = ["quantify", "geometric_mean_counts_per_s", "self_attenuation_factor", "counting_u_rel", "normaliser_rows",
+           "DEFAULT_MU_PER_CM"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,58 @@ def _col(scans: pd.DataFrame, name: str, default: float) -> np.ndarray:
     return np.full(len(scans), default)
 
 
+def self_attenuation_factor(source_thickness_cm, mu_per_cm: float = DEFAULT_MU_PER_CM) -> np.ndarray:
+    """MIRD Pamphlet 16 source self-attenuation factor F = (μs/2)/sinh(μs/2).
+
+    For a uniform source of thickness s seen in conjugate views through a body of thickness T,
+    sqrt(I_A·I_P) = C·A·exp(−μT/2)·sinh(μs/2)/(μs/2) (Siegel et al., J Nucl Med 1999;40:37S–61S),
+    so the activity is the attenuation-corrected geometric mean times F.
+
+    Parameters
+    ----------
+    source_thickness_cm : float or array-like
+        Thickness of the source region along the view axis, cm (NaN: no correction).
+    mu_per_cm : float
+        Linear attenuation coefficient, 1/cm.
+
+    Returns
+    -------
+    numpy.ndarray
+        F (dimensionless, ≤ 1); 1 where the thickness is NaN or 0.
+    """
+    s = np.asarray(source_thickness_cm, dtype=float)
+    x = 0.5 * mu_per_cm * np.where(np.isfinite(s) & (s > 0), s, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(x > 0, x / np.sinh(x), 1.0)
+
+
+def counting_u_rel(scans: pd.DataFrame) -> np.ndarray:
+    """Relative standard uncertainty (k = 1) of each row's geometric mean from Poisson counting.
+
+    Every count is Poisson (gross counts C and background B of each view): the net counts
+    C − B have variance C + B, so u²(GM)/GM² = ¼·[(C_a + B_a)/(C_a − B_a)² + (C_p + B_p)/(C_p − B_p)²].
+    The acquisition time and the attenuation factors are exact and drop out.
+
+    Parameters
+    ----------
+    scans : pandas.DataFrame
+        Canonical scans table (counts, optional backgrounds).
+
+    Returns
+    -------
+    numpy.ndarray
+        u_rel per row; NaN where the counts are missing; inf where a view has no net counts.
+    """
+    ca = _col(scans, "counts_anterior", np.nan)
+    cp = _col(scans, "counts_posterior", np.nan)
+    ba = _col(scans, "background_anterior", 0.0)
+    bp = _col(scans, "background_posterior", 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        na, npo = ca - ba, cp - bp
+        var = 0.25 * (np.where(na > 0, (ca + ba) / na ** 2, np.inf) + np.where(npo > 0, (cp + bp) / npo ** 2, np.inf))
+    return np.where(np.isnan(ca) | np.isnan(cp), np.nan, np.sqrt(var))
+
+
 def geometric_mean_counts_per_s(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_MU_PER_CM) -> np.ndarray:
     """Attenuation-corrected geometric-mean count rate of every scan row.
 
@@ -45,7 +102,8 @@ def geometric_mean_counts_per_s(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_
     ----------
     scans : pandas.DataFrame
         Canonical scans table (``counts_anterior``, ``counts_posterior``; optional
-        ``background_*`` [counts], ``acquisition_s`` [s], ``thickness_cm`` [cm]).
+        ``background_*`` [counts], ``acquisition_s`` [s], ``thickness_cm`` [cm],
+        ``source_thickness_cm`` [cm]).
     mu_per_cm : float
         Effective linear attenuation coefficient, 1/cm.
 
@@ -53,7 +111,8 @@ def geometric_mean_counts_per_s(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_
     -------
     numpy.ndarray
         GM count rate in counts/s (NaN where counts are missing); corrected for
-        attenuation where ``thickness_cm`` is given.
+        attenuation where ``thickness_cm`` is given and multiplied by the self-attenuation
+        factor :func:`self_attenuation_factor` where ``source_thickness_cm`` is given.
     """
     ca = _col(scans, "counts_anterior", np.nan)
     cp = _col(scans, "counts_posterior", np.nan)
@@ -67,7 +126,46 @@ def geometric_mean_counts_per_s(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_
         gm = np.sqrt(n_ant * n_post)
         # GM / sqrt(exp(-mu T)) = GM * exp(mu T / 2)
         corr = np.where(np.isnan(thick), 1.0, np.exp(0.5 * mu_per_cm * thick))
-    return gm * corr
+    gm = gm * corr
+    if "source_thickness_cm" in scans.columns:
+        s = _col(scans, "source_thickness_cm", np.nan)
+        has = np.isfinite(s)
+        if has.any():  # rows without it keep their value bit for bit
+            gm = np.where(has, gm * self_attenuation_factor(s, mu_per_cm), gm)
+    return gm
+
+
+def _first_whole_body(pid, time_h, region, gm) -> pd.DataFrame:
+    """The first whole-body scan with usable counts per patient (vectorised: sort + first).
+
+    Rows are labelled by their position in the scans table.
+    """
+    wb = pd.DataFrame({"patient_id": pid, "time_h": time_h, "gm": gm})[(region == "whole_body") & np.isfinite(gm)]
+    return wb.sort_values(["patient_id", "time_h"], kind="stable").drop_duplicates("patient_id", keep="first")
+
+
+def normaliser_rows(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_MU_PER_CM) -> np.ndarray:
+    """Mask of the scan rows that normalise each patient's fractions (first usable whole-body scan).
+
+    Parameters
+    ----------
+    scans : pandas.DataFrame
+        Canonical scans table.
+    mu_per_cm : float
+        Linear attenuation coefficient, 1/cm.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True at the normalising row of every patient (in row order of ``scans``).
+    """
+    pid = scans["patient_id"].astype(str).to_numpy()
+    time_h = pd.to_numeric(scans["time_h"], errors="coerce").to_numpy(dtype=float)
+    region = scans["region"].astype(str).str.strip().str.lower().to_numpy()
+    gm = geometric_mean_counts_per_s(scans, mu_per_cm)
+    mask = np.zeros(len(scans), dtype=bool)
+    mask[_first_whole_body(pid, time_h, region, gm).index.to_numpy()] = True
+    return mask
 
 
 def quantify(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_MU_PER_CM,
@@ -103,9 +201,7 @@ def quantify(scans: pd.DataFrame, mu_per_cm: float = DEFAULT_MU_PER_CM,
     region = scans["region"].astype(str).str.strip().str.lower().to_numpy()
     gm = geometric_mean_counts_per_s(scans, mu_per_cm)
 
-    # first whole-body scan with usable counts, per patient (vectorised: sort + first)
-    wb = pd.DataFrame({"patient_id": pid, "time_h": time_h, "gm": gm})[(region == "whole_body") & np.isfinite(gm)]
-    wb = wb.sort_values(["patient_id", "time_h"], kind="stable").drop_duplicates("patient_id", keep="first")
+    wb = _first_whole_body(pid, time_h, region, gm)
     wb_t = pd.Series(wb["time_h"].to_numpy(), index=wb["patient_id"].to_numpy())
     wb_gm = pd.Series(wb["gm"].to_numpy(), index=wb["patient_id"].to_numpy())
     t_first = wb_t.reindex(pid).to_numpy(dtype=float)

@@ -14,9 +14,14 @@ Models (one module each, all behind :class:`TacModel`)
     Least squares of ln f on t (points with f > 0), λ ≥ λ_phys.
 ``trapezoid`` (:mod:`.trapezoid`)
     Trapezoids from t = 0 holding f(0) = f(t_first), plus a tail f(t_last)/λ_tail.
+``biexp_uptake`` (:mod:`.biexp_uptake`)
+    a·(exp(−λ_c t) − exp(−λ_u t)): uptake then clearance, f(0) = 0 (≥ 3 points).
+``biexp`` (:mod:`.biexp`)
+    Free bi-exponential a1·exp(−λ1 t) + a2·exp(−λ2 t) (≥ 4 points).
 ``auto`` (:mod:`.auto`)
-    Mono- or bi-exponential (:mod:`.biexp`) per patient by AICc (bi-exponential only
-    with ≥ 6 points).
+    Per patient the lowest AICc among the registered least-squares models (σ counted in k;
+    only where AICc is defined, n > k + 1), else the mono-exponential; flags
+    ``auto_<model>_by_aicc`` / ``auto_monoexp_aicc_undefined``.
 
 Flags (short codes, per patient)
 --------------------------------

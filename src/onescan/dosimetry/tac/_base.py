@@ -54,6 +54,8 @@ class TacArrays:
         True where λ sits on the physical bound λ_phys.
     params : dict of str → ndarray
         The model's parameters (names in :attr:`TacModel.param_names`).
+    notes : list of list of str or None
+        Extra flag codes per patient (e.g. the choice of ``auto`` and its reason).
     """
 
     model: np.ndarray
@@ -64,6 +66,7 @@ class TacArrays:
     converged: np.ndarray
     at_bound: np.ndarray
     params: dict[str, np.ndarray] = field(default_factory=dict)
+    notes: Optional[list[list[str]]] = None
 
 
 class TacModel(ABC):
@@ -82,6 +85,10 @@ class TacModel(ABC):
         Entries of ``TacFit.params`` the model fills.
     curves : dict of str → Curve
         Curves the model may give a patient (``TacFit.model`` values) and how to evaluate them.
+    aicc_params : int or None
+        Number of curve parameters of a least-squares fit on f, for the AICc of ``auto``
+        (the noise σ is counted on top); ``None``: not a candidate of ``auto`` (no
+        least-squares curve on f, e.g. ``loglinear`` fits ln f, ``trapezoid`` has no curve).
     """
 
     name: ClassVar[str]
@@ -89,6 +96,7 @@ class TacModel(ABC):
     n_params: ClassVar[int]
     param_names: ClassVar[tuple[str, ...]] = ("a", "lambda_per_h")
     curves: ClassVar[dict[str, Curve]] = {}
+    aicc_params: ClassVar[Optional[int]] = None
 
     @abstractmethod
     def fit(self, t: np.ndarray, y: np.ndarray, valid: np.ndarray, lam_phys: float, *,

@@ -122,6 +122,9 @@ def _flags(res: TacArrays, y, valid, n, ok_fit) -> list[list[str]]:
     for code, mask in codes:
         for i in np.flatnonzero(mask):
             flags[i].append(code)
+    if res.notes is not None:
+        for i, extra in enumerate(res.notes):
+            flags[i].extend(extra)
     return flags
 
 

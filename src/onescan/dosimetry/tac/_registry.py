@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from onescan.dosimetry.tac._base import Curve, TacModel
 from onescan.dosimetry.tac.auto import Auto
+from onescan.dosimetry.tac.biexp import BiExp
+from onescan.dosimetry.tac.biexp_uptake import BiExpUptake
 from onescan.dosimetry.tac.loglinear import LogLinear
 from onescan.dosimetry.tac.monoexp import MonoExp
 from onescan.dosimetry.tac.trapezoid import Trapezoid
@@ -15,8 +17,11 @@ TAC_MODELS: dict[str, TacModel] = {m.name: m for m in (
     MonoExp(),
     LogLinear(),
     Trapezoid(),
+    BiExpUptake(),
+    BiExp(),
     Auto(),
 )}
+TAC_MODELS["auto"].models = list(TAC_MODELS.values())  # auto chooses among the registered models
 
 #: The ``--fit`` choices.
 FIT_METHODS: tuple[str, ...] = tuple(TAC_MODELS)

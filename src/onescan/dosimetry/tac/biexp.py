@@ -1,35 +1,23 @@
-"""The bi-exponential curve f = a1·exp(−λ1 t) + a2·exp(−λ2 t), fitted one patient at a time.
+"""``biexp``: the free bi-exponential f = a1·exp(−λ1 t) + a2·exp(−λ2 t), one patient at a time.
 
 λ1 ≥ λ2 ≥ λ_phys (a1 < 0 describes an uptake phase); the effective λ is the terminal λ2.
 Fitted by scipy least squares with variable projection (the amplitudes in closed form),
-from several starts. Not a ``--fit`` choice on its own: :mod:`~onescan.dosimetry.tac.auto`
-uses it for the rare patients with enough points.
+from several starts scaled by the patient's mono-exponential λ. The curve must stay
+non-negative for t ≥ 0 (a2 > 0 and f(0) = a1 + a2 ≥ 0 to rounding), otherwise the fit fails. Needs
+≥ 4 points (4 parameters); TIAC = a1/λ1 + a2/λ2. A candidate of ``auto`` (AICc with
+4 + 1 parameters: defined from 7 points).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NAME", "N_PARAMS", "PARAM_NAMES", "biexp_one", "biexp_curve"]
+from onescan.dosimetry.tac._base import TacArrays, TacModel
+from onescan.dosimetry.tac._biexp_common import NAME, N_PARAMS, PARAM_NAMES, biexp_arrays, biexp_curve
 
-#: ``TacFit.model`` of a bi-exponential patient.
-NAME = "biexp"
+__all__ = ["NAME", "N_PARAMS", "PARAM_NAMES", "BiExp", "biexp_one", "biexp_curve", "biexp_arrays"]
 
-#: Fitted parameters (a1, λ1, a2, λ2).
-N_PARAMS = 4
-
-#: Entries of ``TacFit.params`` of a bi-exponential patient.
-PARAM_NAMES = ("a1", "lambda1_per_h", "a2", "lambda2_per_h")
-
-
-def biexp_curve(params: dict, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """a1·exp(−λ1 t) + a2·exp(−λ2 t) of the patients ``rows`` (fraction; t in h)."""
-    tb = t if t.shape[0] == 1 else t[rows]
-    return (params["a1"][rows, None] * np.exp(-params["lambda1_per_h"][rows, None] * tb)
-            + params["a2"][rows, None] * np.exp(-params["lambda2_per_h"][rows, None] * tb))
-
-
-def biexp_one(t, y, lam_phys, lam_mono):
+def biexp_one(t, y, lam_phys, lam_mono, starts=()):
     """Bi-exponential fit of one patient (variable projection), λ1 ≥ λ2 ≥ λ_phys.
 
     Parameters
@@ -40,6 +28,8 @@ def biexp_one(t, y, lam_phys, lam_mono):
         Physical decay constant, 1/h.
     lam_mono : float
         λ of the patient's mono-exponential fit, 1/h (scales the starts).
+    starts : sequence of (λ1, λ2)
+        Further starting rates, 1/h (e.g. those of the uptake fit).
 
     Returns
     -------
@@ -58,7 +48,7 @@ def biexp_one(t, y, lam_phys, lam_mono):
 
     best = None
     starts = [(lam_mono * 4.0, lam_mono), (lam_mono * 10.0, max(lam_mono * 0.7, lam_phys * 1.01)),
-              (lam_mono * 2.0, lam_phys * 1.01), (0.5, lam_mono)]
+              (lam_mono * 2.0, lam_phys * 1.01), (0.5, lam_mono)] + [tuple(x) for x in starts]
     for s in starts:
         x0 = np.maximum(np.asarray(s, dtype=float), lam_phys * 1.001)
         try:
@@ -82,3 +72,37 @@ def biexp_one(t, y, lam_phys, lam_mono):
     if not (np.isfinite([a1, a2, l1, l2]).all()):
         return None
     return float(a1), float(l1), float(a2), float(l2), rss
+
+
+class BiExp(TacModel):
+    """Free bi-exponential least squares on f (per patient, variable projection)."""
+
+    name = NAME
+    description = "a1·exp(−λ1 t) + a2·exp(−λ2 t) by least squares on f, λ1 ≥ λ2 ≥ λ_phys (≥ 4 points)"
+    n_params = N_PARAMS
+    aicc_params = N_PARAMS
+    param_names = ("a", "lambda_per_h") + PARAM_NAMES
+    curves = {NAME: biexp_curve}
+
+    def fit(self, t, y, valid, lam_phys, *, max_iter=200) -> TacArrays:
+        from onescan.dosimetry.tac.biexp_uptake import uptake_one
+        from onescan.dosimetry.tac.monoexp import MonoExp
+
+        mono = MonoExp().fit(t, y, valid, lam_phys, max_iter=max_iter)
+        n = valid.sum(1)
+        fits = []
+        for i in range(t.shape[0]):
+            m = valid[i]
+            fit = None
+            if n[i] >= N_PARAMS and np.isfinite(mono.lambda_per_h[i]):
+                lm = float(mono.lambda_per_h[i])
+                up = uptake_one(t[i, m], y[i, m], lam_phys, lm)  # the uptake curve is a bi-exponential too
+                starts = [] if up is None else [(up[1], max(up[3], lam_phys * 1.001))]
+                fit = biexp_one(t[i, m], y[i, m], lam_phys, lm, starts)
+            if fit is not None:
+                a1, l1, a2, l2, _ = fit
+                # a curve that stays non-negative for t >= 0, with a positive integral
+                if not (a2 > 0 and a1 + a2 >= -1e-9 * a2 and a1 / l1 + a2 / l2 > 0):
+                    fit = None
+            fits.append(fit)
+        return biexp_arrays(self.name, t, y, valid, lam_phys, fits)

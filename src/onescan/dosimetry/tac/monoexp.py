@@ -162,6 +162,7 @@ class MonoExp(TacModel):
     description = "a·exp(−λ t) by least squares on f (Levenberg–Marquardt), λ ≥ λ_phys"
     n_params = 2
     curves = {"monoexp": exponential_curve}
+    aicc_params = 2
 
     def fit_with_rss(self, t, y, valid, lam_phys, *, max_iter=200) -> tuple[TacArrays, np.ndarray]:
         """:meth:`fit` and the residual sum of squares per patient (for model selection)."""
