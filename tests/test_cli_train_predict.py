@@ -198,3 +198,29 @@ def test_train_and_predict_hybrid(work, run_main):
     pred = pd.read_csv(out, keep_default_na=False)
     assert tuple(pred.columns) == OUTPUT_COLUMNS and len(pred) == 6
     assert np.isfinite(pred["predicted_activity_mci"].to_numpy(dtype=float)).all()
+
+
+def test_predict_max_overdose_risk(work):
+    """``--max-overdose-risk`` through the real entry point adds the safe activity columns."""
+    from onescan.studies._clinic import SAFE_COLUMNS
+
+    out = work / "safe.csv"
+    r = run("predict", "--model", work / "model.skops", "--patients", work / "new" / "patients.csv",
+            "--scans", work / "new" / "scans_first.csv", "--out", out, "--max-overdose-risk", "0.1")
+    assert r.returncode == 0, r.stderr
+    assert "max overdose risk" in r.stderr
+    pred = pd.read_csv(out, keep_default_na=False)
+    assert tuple(pred.columns) == OUTPUT_COLUMNS[:-1] + SAFE_COLUMNS + ("warnings",)
+    safe = pred["safe_activity_mci"].to_numpy(dtype=float)
+    assert np.all(safe > 0) and np.all(safe <= 1030)
+    assert np.all(pred[["predicted_activity_mci", "interval_low_mci"]].to_numpy(dtype=float) >= 0)
+    np.testing.assert_allclose(pred["safe_activity_gbq"], safe * 0.037, rtol=1e-9)
+    np.testing.assert_allclose(pred["safe_fraction_of_predicted"], safe / pred["predicted_activity_capped_mci"],
+                               rtol=1e-9)
+
+
+@pytest.mark.parametrize("risk, words", [("1.5", "strictly between 0 and 1"), ("0", "strictly between 0 and 1"),
+                                         ("0.001", "below 1/(n + 1)")])
+def test_bad_max_overdose_risk_exit_2(work, run_main, risk, words):
+    err = _refused(run_main, work, work / "model.skops", f"risk{risk}.csv", "--max-overdose-risk", risk)
+    assert "--max-overdose-risk" in err and words in err

@@ -373,3 +373,82 @@ def test_every_pipeline_option_is_on_the_allow_list(tmp_path, options):
     path, _ = save_model(model, tmp_path / "m.skops")
     loaded = load_model(path)
     pd.testing.assert_frame_equal(model._predict_features(X, 0.8), loaded._predict_features(X, 0.8))
+
+
+# --------------------------------------------------------------------------- positive activities, safe activity
+
+
+def test_default_intervals_positive_and_capped(scan_model, cohorts):
+    from onescan.models._log_conformal import LogCrossConformal
+
+    _, new = cohorts
+    assert isinstance(scan_model.conformal_, LogCrossConformal) and scan_model.interval_method_ == "log"
+    out = scan_model.predict(new.patients, new.scans)
+    capped = out["predicted_activity_capped_mci"]
+    assert (out["predicted_activity_mci"] > 0).all() and (out["interval_low_mci"] >= 0).all()
+    assert (out["interval_high_mci"] <= 1030).all()
+    assert (out["interval_low_mci"] <= capped).all() and (capped <= out["interval_high_mci"]).all()
+    assert scan_model.card_["intervals"]["method"] == "log"
+    assert scan_model.card_["intervals"]["floor_mci"] == pytest.approx(scan_model.conformal_.floor_)
+
+
+def test_predict_safe_activity(scan_model, cohorts):
+    from onescan.studies._clinic import SAFE_COLUMNS
+
+    _, new = cohorts
+    pats = new.patients.drop(columns="prescribed_activity_mci")
+    out = scan_model.predict(pats, new.scans, max_overdose_risk=0.2)
+    assert tuple(out.columns) == OUTPUT_COLUMNS[:-1] + SAFE_COLUMNS + ("warnings",)
+    bound = scan_model.conformal_.lower_bound(scan_model.features(pats, new.scans), 0.2)
+    np.testing.assert_allclose(out["safe_activity_mci"], np.minimum(1.1 * bound, 1030))
+    np.testing.assert_allclose(out["safe_activity_gbq"], out["safe_activity_mci"] * 0.037)
+    np.testing.assert_allclose(out["safe_fraction_of_predicted"],
+                               out["safe_activity_mci"] / out["predicted_activity_capped_mci"])
+    assert (out["safe_activity_mci"] > 0).all() and (out["max_overdose_risk"] == 0.2).all()
+    stricter = scan_model.predict(pats, new.scans, max_overdose_risk=0.05)
+    assert (stricter["safe_activity_mci"] <= out["safe_activity_mci"] + 1e-9).all()
+    # the other columns do not depend on the risk
+    pd.testing.assert_frame_equal(out.drop(columns=list(SAFE_COLUMNS)), scan_model.predict(pats, new.scans))
+    card = scan_model.card_["safe_prescription"]
+    assert card["overdose_factor"] == 1.1 and card["min_risk"] == pytest.approx(1 / 61)
+
+
+@pytest.mark.parametrize("risk, match", [(0.0, "strictly between"), (1.0, "strictly between"),
+                                         (float("nan"), "strictly between"), ("x", "a number"),
+                                         (0.01, "below 1/")])
+def test_bad_overdose_risk_refused(scan_model, cohorts, risk, match):
+    _, new = cohorts
+    with pytest.raises(InputError, match=match) as err:
+        scan_model.predict(new.patients, new.scans, max_overdose_risk=risk)
+    assert err.value.problems[0].file == "--max-overdose-risk"
+
+
+def test_non_positive_output_raised_and_warned():
+    model, X = _small_model()
+    X = X.copy()
+    X.iloc[:, :] = X.to_numpy() * 200.0  # far along every slope: raw outputs ≪ 0 for some rows
+    raw = model.conformal_.predict_raw(X)
+    assert (raw <= 0).any()
+    out = model._predict_features(X, 0.9, 0.1)
+    assert (out["predicted_activity_mci"] >= model.conformal_.floor_).all()
+    assert (out[["interval_low_mci", "interval_high_mci", "safe_activity_mci"]] >= 0).all().all()
+    low = raw < model.conformal_.floor_
+    assert all("below the lowest training activity: raised" in w for w in out.loc[low, "warnings"])
+
+
+def test_plus_method_keeps_raw_intervals():
+    """A model trained with the raw-scale CV+ keeps its intervals; its safe bound uses the log-plus rule."""
+    from onescan.models._pipeline import PipelineSettings, make_pipeline
+
+    X, y = _linear_data()
+    X.index = pd.Index([f"P{i:03d}" for i in range(len(X))], name="patient_id")
+    model = fit_model(X, y, pipeline=make_pipeline(PipelineSettings(selector="none")), interval_folds=5,
+                      interval_method="plus")
+    out = model._predict_features(X, 0.9, 0.1)
+    _, lo, hi = CrossConformalPlus(make_pipeline(PipelineSettings(selector="none")), n_folds=5,
+                                   random_state=0).fit(X, y).predict_interval(X, 0.9)
+    p = out["predicted_activity_mci"].to_numpy()
+    np.testing.assert_allclose(out["interval_low_mci"], np.minimum(lo, p))
+    np.testing.assert_allclose(out["interval_high_mci"], np.maximum(hi, p))
+    np.testing.assert_allclose(out["safe_activity_mci"],
+                               np.minimum(1.1 * model.conformal_.lower_bound(X, 0.1, method="log-plus"), 1030))

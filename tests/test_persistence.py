@@ -52,8 +52,9 @@ def test_every_model_kind_round_trips(kind, cohorts, tmp_path):
     assert set(card["types_in_file"]) <= set(TRUSTED_TYPES)
     assert set(MODELS[kind].trusted_types) & file_types(mpath.read_bytes())
     loaded = load_model(mpath)
-    before = model.predict(new.patients, new.scans)
-    after = loaded.predict(new.patients, new.scans)
+    before = model.predict(new.patients, new.scans, max_overdose_risk=0.1)
+    after = loaded.predict(new.patients, new.scans, max_overdose_risk=0.1)
+    assert "safe_activity_mci" in after.columns
     pd.testing.assert_frame_equal(before, after, check_exact=True)
     assert loaded.card["model_sha256"] == card["model_sha256"]
 
@@ -80,3 +81,27 @@ def test_train_model_keyword_validated(cohorts):
 
     with pytest.raises(ValidationError):
         onescan.train(cohort, model="forest", cv_repeats=0)
+
+
+def test_round_trip_keeps_log_conformal_state(cohorts, tmp_path):
+    """The log-ratio scores, floors and cap behind the positive intervals and the safe activity survive skops."""
+    import numpy as np
+
+    from onescan.models._log_conformal import LogCrossConformal
+
+    cohort, new = cohorts
+    model = onescan.train(cohort, cv_repeats=0, interval_folds=4, seed=1)
+    assert "onescan.models._log_conformal.LogCrossConformal" in BASE_TYPES
+    mpath, cpath = save_model(model, tmp_path / "log.skops")
+    assert "onescan.models._log_conformal.LogCrossConformal" in file_types(mpath.read_bytes())
+    loaded = load_model(mpath)
+    conf, back = model.conformal_, loaded.conformal_
+    assert isinstance(back, LogCrossConformal) and back.method == "log" and back.max_value == 1030.0
+    np.testing.assert_array_equal(back.log_scores_, conf.log_scores_)
+    np.testing.assert_array_equal(back.fold_floors_, conf.fold_floors_)
+    assert back.floor_ == conf.floor_
+    card = json.loads(cpath.read_text(encoding="utf-8"))
+    assert card["safe_prescription"]["overdose_factor"] == 1.1
+    assert card["intervals"]["max_value_mci"] == 1030.0
+    X = loaded.features(new.patients, new.scans)
+    np.testing.assert_array_equal(back.lower_bound(X, 0.05), conf.lower_bound(X, 0.05))

@@ -53,8 +53,10 @@ _MODEL_HELP = "Final model: " + "; ".join(f"{key} ({kind.label})" for key, kind 
 
 
 class IntervalMethod(str, Enum):
-    """Cross-conformal interval methods."""
+    """Cross-conformal interval methods (log scale: positive and capped; raw scale: mCi)."""
 
+    log = "log"
+    log_plus = "log-plus"
     plus = "plus"
     base = "base"
     minmax = "minmax"
@@ -81,11 +83,13 @@ def train_command(
                                          help="Default level of the prediction intervals (0–1).")] = 0.9,
     interval_folds: Annotated[int, typer.Option(
         "--interval-folds", min=2, rich_help_panel=_MODEL,
-        help="Folds of the CV+ conformal intervals (the number of patients gives the jackknife+).")] = 10,
+        help="Folds of the cross-conformal intervals (the number of patients gives the jackknife+).")] = 10,
     interval_method: Annotated[IntervalMethod, typer.Option(
         "--interval-method", rich_help_panel=_MODEL,
-        help="Cross-conformal method: plus (CV+, coverage guaranteed ≥ 1−2α, measured at or above the level), "
-             "base (CV, narrower, no guarantee) or minmax (widest).")] = IntervalMethod.plus,
+        help="Cross-conformal method. On the log scale (positive, clipped to the maximum activity; they also give "
+             "the safe activity of predict --max-overdose-risk): log (CV, measured within 3 points of the level) "
+             "or log-plus (CV+). On the raw mCi scale: plus (CV+, guaranteed ≥ 1−2α, measured above the level), "
+             "base (CV) or minmax (widest).")] = IntervalMethod.log,
     cv_folds: Annotated[int, typer.Option("--cv-folds", min=2, rich_help_panel=_MODEL,
                                           help="Folds of the repeated cross-validation in the card.")] = 5,
     cv_repeats: Annotated[int, typer.Option("--cv-repeats", min=0, rich_help_panel=_MODEL,

@@ -2,7 +2,7 @@
 
 from onescan._lazy import lazy_exports
 
-__all__ = ["PipelineSettings", "MissingShareFilter", "make_pipeline", "selected_features", "coefficients", "ModelKind", "MODELS", "build_model", "hybrid_params", "stp_params", "HybridDosimetryRegressor", "LinearOnColumn", "SingleTimePointDosimetry", "CrossConformalPlus", "SequentialFeatureSelector"]
+__all__ = ["PipelineSettings", "MissingShareFilter", "make_pipeline", "selected_features", "coefficients", "ModelKind", "MODELS", "build_model", "hybrid_params", "stp_params", "HybridDosimetryRegressor", "LinearOnColumn", "SingleTimePointDosimetry", "CrossConformalPlus", "LogCrossConformal", "SequentialFeatureSelector"]
 
 __getattr__ = lazy_exports(__name__, {
     "PipelineSettings": "onescan.models._pipeline",
@@ -19,5 +19,6 @@ __getattr__ = lazy_exports(__name__, {
     "LinearOnColumn": "onescan.models._baselines",
     "SingleTimePointDosimetry": "onescan.models._baselines",
     "CrossConformalPlus": "onescan.models._conformal",
+    "LogCrossConformal": "onescan.models._log_conformal",
     "SequentialFeatureSelector": "onescan.models.selection",
 })

@@ -16,6 +16,7 @@ __all__ = ["BASE_TYPES", "TRUSTED_TYPES", "trusted_types"]
 BASE_TYPES: tuple[str, ...] = (
     "onescan.studies._clinic.OnescanModel",
     "onescan.models._conformal.CrossConformalPlus",
+    "onescan.models._log_conformal.LogCrossConformal",
 )
 
 

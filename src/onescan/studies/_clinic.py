@@ -2,13 +2,15 @@
 
 :func:`train` fits the published pipeline (SPEC §3), or any final model of the
 registry :data:`onescan.models._registry.MODELS` (``model=``), on a whole cohort,
-wraps it in cross-conformal (CV+) prediction intervals
-(:class:`onescan.models._conformal.CrossConformalPlus`) and measures it by repeated
+wraps it in cross-conformal prediction intervals on the log scale, positive and
+capped (:class:`onescan.models._log_conformal.LogCrossConformal`; the raw-scale CV+
+of :class:`onescan.models._conformal.CrossConformalPlus` stays an option) and measures it by repeated
 cross-validation (SPEC §4). The result is an :class:`OnescanModel`, whose
 :meth:`OnescanModel.predict` takes a new patients table (and, when the model reads the
 first scan, a scans table that may hold the first image only) and returns, per patient,
 the predicted activity, its capped value, the interval, the liver dose the capped
-activity implies and plain-language warnings.
+activity implies, on request a safe activity with a bounded overdose risk
+(:mod:`onescan.studies._clinic_safe`) and plain-language warnings.
 
 The model card's content is built in :mod:`onescan.studies._clinic_card`; model files
 (skops, never pickle, with the card beside them) are written and read by
@@ -28,19 +30,24 @@ import pandas as pd
 from onescan.contract._errors import InputError, Problem
 from onescan.contract._organs import limiting_organ
 from onescan.contract._units import MBQ_PER_MCI
-from onescan.models._conformal import CrossConformalPlus, max_level_for
+from onescan.models._conformal import max_level_for
+from onescan.models._log_conformal import LOG_METHODS, LogCrossConformal
 from onescan._provenance import settings_dict
 from onescan.studies._clinic_card import (
     build_card,
+    cross_validation_card,
     direct_columns,
     feature_ranges,
     imputed_values,
     input_hashes,
     selected_and_coefficients,
 )
+from onescan.studies._clinic_warnings import prediction_warnings
+from onescan.studies._clinic_safe import SAFE_COLUMNS, check_risk, safe_columns
 
 __all__ = [
     "OUTPUT_COLUMNS",
+    "SAFE_COLUMNS",
     "DOSE_COLUMN",
     "OnescanModel",
     "train",
@@ -75,11 +82,6 @@ FIRST_SCAN_MARGIN_H = 12.0
 _SCAN_FEATURE_RE = re.compile(r"^(uptake_(first|24h)_.+|first_scan_time_h|scan_24h_time_h)$")
 
 
-def _fmt(v: float, unit: str = "") -> str:
-    s = f"{v:.4g}"
-    return f"{s} {unit}" if unit and unit not in ("0/1",) else s
-
-
 # --------------------------------------------------------------------------- the model
 
 
@@ -91,9 +93,11 @@ class OnescanModel:
 
     Attributes
     ----------
-    conformal_ : CrossConformalPlus
-        The pipeline fitted on every training patient (``conformal_.estimator_``) and
-        the fold pipelines and out-of-fold residuals (mCi) of the CV+ intervals.
+    conformal_ : LogCrossConformal
+        The pipeline fitted on every training patient (``conformal_.estimator_``), the
+        fold pipelines, the out-of-fold residuals (mCi) and log-ratio scores of the
+        cross-conformal intervals and of the safe activity. (A file written before the
+        log scores existed holds a :class:`~onescan.models._conformal.CrossConformalPlus`.)
     feature_names_ : list of str
         Columns of the feature table, in training order.
     selected_features_ : list of str
@@ -270,7 +274,7 @@ class OnescanModel:
             X = X.assign(**extra)
         return X
 
-    def predict(self, patients, scans=None, level=None) -> pd.DataFrame:
+    def predict(self, patients, scans=None, level=None, max_overdose_risk=None) -> pd.DataFrame:
         """Predicted therapeutic activity, with interval and warnings, per patient.
 
         Parameters
@@ -283,28 +287,36 @@ class OnescanModel:
             ignored by a ``"first"`` model). Needed only when the model reads the scans.
         level : float, optional
             Interval level (default: the model's, e.g. 0.90).
+        max_overdose_risk : float, optional
+            R in (0, 1): adds :data:`SAFE_COLUMNS`, the largest activity whose conformal
+            probability of exceeding 1.1 × the ideal activity is at most R
+            (:mod:`onescan.studies._clinic_safe`).
 
         Returns
         -------
         pandas.DataFrame
             One row per patient (patients-table order) with :data:`OUTPUT_COLUMNS`:
-            ``predicted_activity_mci`` (mCi) and ``_gbq`` (GBq), the value clipped to
-            [0, ``max_activity_mci``] (mCi), the conformal interval (mCi) at
-            ``interval_level``, :data:`DOSE_COLUMN` (``liver_dose_gy_at_capped``) = ``target_gy`` ×
+            ``predicted_activity_mci`` (mCi; for the log interval methods the model's
+            output raised to the lowest training activity, so positive) and ``_gbq``
+            (GBq), the value clipped to [0, ``max_activity_mci``] (mCi), the conformal
+            interval (mCi) at ``interval_level`` (log methods: positive, clipped to the
+            maximum activity), :data:`DOSE_COLUMN` (``liver_dose_gy_at_capped``) = ``target_gy`` ×
             capped / predicted (Gy; NaN for a non-positive prediction) and ``warnings``
-            (";"-separated; empty when none).
+            (";"-separated; empty when none); with ``max_overdose_risk``, the
+            :data:`SAFE_COLUMNS` before ``warnings``.
 
         Raises
         ------
         InputError
             Invalid tables, a selected feature missing entirely, a patient without a
-            first scan (models that read it), or an invalid ``level``.
+            first scan (models that read it), an invalid ``level`` or ``max_overdose_risk``.
         """
         level = self._check_level(level)
+        risk = None if max_overdose_risk is None else check_risk(max_overdose_risk, self.n_train_)
         X = self.features(patients, scans)
-        return self._predict_features(X, level)
+        return self._predict_features(X, level, risk)
 
-    def predict_cohort(self, cohort, level=None) -> pd.DataFrame:
+    def predict_cohort(self, cohort, level=None, max_overdose_risk=None) -> pd.DataFrame:
         """:meth:`predict` for an already loaded :class:`onescan.contract._cohort.Cohort`.
 
         Parameters
@@ -313,6 +325,8 @@ class OnescanModel:
             Validated cohort (e.g. from ``load_cohort(..., need_dosimetry=False)``).
         level : float, optional
             Interval level (default: the model's).
+        max_overdose_risk : float, optional
+            As in :meth:`predict`.
 
         Returns
         -------
@@ -320,7 +334,8 @@ class OnescanModel:
             As :meth:`predict`.
         """
         level = self._check_level(level)
-        return self._predict_features(self._features_from_cohort(cohort), level)
+        risk = None if max_overdose_risk is None else check_risk(max_overdose_risk, self.n_train_)
+        return self._predict_features(self._features_from_cohort(cohort), level, risk)
 
     def load_rules(self) -> dict:
         """Keyword arguments of :func:`onescan.contract._cohort.load_cohort` for this model's input.
@@ -331,16 +346,44 @@ class OnescanModel:
         return dict(need_dosimetry=False, need_target=False, need_scans=bool(self.scan_features_),
                     need_activity=False, min_liver_points=0)
 
-    def _predict_features(self, X: pd.DataFrame, level: float) -> pd.DataFrame:
-        y_pred, low, high = self.conformal_.predict_interval(X, level=level)
-        # The point prediction is the model fitted on every patient; CV+ bounds come from the
-        # fold models and need not bracket it. Widening to include it only raises coverage.
-        low = np.minimum(low, y_pred)
-        high = np.maximum(high, y_pred)
+    @property
+    def interval_method_(self) -> str:
+        """Default interval method of the conformal wrapper (``"log"``, ``"plus"`` …)."""
+        return str(self.conformal_.method)
+
+    def intervals(self, X: pd.DataFrame, level: float, method: str | None = None):
+        """Point prediction and interval (mCi) as :meth:`predict` reports them, for any method.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Feature table (:meth:`features`).
+        level : float
+            Interval level (0–1).
+        method : str, optional
+            Interval method (default: the model's).
+
+        Returns
+        -------
+        y_pred, low, high : numpy.ndarray
+            The point prediction and the interval widened to contain it (its capped
+            value for the log methods, whose bounds never exceed the maximum activity):
+            the point comes from the model fitted on every patient, the bounds from the
+            fold models, so they need not bracket it; widening only raises coverage.
+        """
+        method = self.interval_method_ if method is None else method
+        y_pred, low, high = self.conformal_.predict_interval(X, level=level, method=method)
+        inner = np.minimum(y_pred, self.max_activity_mci) if method in LOG_METHODS else y_pred
+        return y_pred, np.minimum(low, inner), np.maximum(high, inner)
+
+    def _predict_features(self, X: pd.DataFrame, level: float, risk: float | None = None) -> pd.DataFrame:
+        y_pred, low, high = self.intervals(X, level)
+        raw = self.conformal_.predict_raw(X) if hasattr(self.conformal_, "predict_raw") else y_pred
         capped = np.clip(y_pred, 0.0, self.max_activity_mci)
         with np.errstate(divide="ignore", invalid="ignore"):
             dose = np.where(y_pred > 0, self.target_gy * capped / y_pred, np.nan)
-        warnings = self._warnings(X, y_pred)
+        warnings = prediction_warnings(self, X, y_pred, raw)
+        safe = {} if risk is None else safe_columns(self.conformal_, X, risk, capped, self.max_activity_mci)
         out = pd.DataFrame({
             "patient_id": X.index.astype(str),
             "predicted_activity_mci": y_pred,
@@ -350,47 +393,18 @@ class OnescanModel:
             "interval_high_mci": high,
             "interval_level": level,
             DOSE_COLUMN: dose,
+            **safe,
             "warnings": warnings,
         })
-        return out.loc[:, list(OUTPUT_COLUMNS)].reset_index(drop=True)
-
-    def _warnings(self, X: pd.DataFrame, y_pred: np.ndarray) -> list[str]:
-        out = []
-        for k in range(len(X)):
-            msgs = []
-            for f in self.used_features_:
-                v = X[f].iloc[k]
-                info = self.feature_info_.get(f, {})
-                unit = info.get("unit", "")
-                if not np.isfinite(v):
-                    fill = self.imputed_values_.get(f)
-                    strategy = ((self.card_ or {}).get("settings", {}).get("pipeline", {})
-                                .get("imputer", "median"))
-                    msgs.append(f"{f} missing: imputed with the training {strategy} {_fmt(fill, unit)}"
-                                if fill is not None else f"{f} missing: imputed")
-                    continue
-                lo, hi = info.get("min"), info.get("max")
-                if lo is not None and v < lo:
-                    msgs.append(f"{f} = {_fmt(v, unit)} below the training range "
-                                f"[{_fmt(lo)}, {_fmt(hi, unit)}]")
-                elif hi is not None and v > hi:
-                    msgs.append(f"{f} = {_fmt(v, unit)} above the training range "
-                                f"[{_fmt(lo)}, {_fmt(hi, unit)}]")
-            p = float(y_pred[k])
-            if p <= 0:
-                msgs.append("prediction not positive: the model cannot be used for this patient")
-            elif p > self.max_activity_mci:
-                msgs.append(f"prediction above the maximum activity: capped at {_fmt(self.max_activity_mci)} mCi "
-                            f"(the {_ORGAN.label} would receive {_fmt(self.target_gy * self.max_activity_mci / p)} Gy)")
-            out.append("; ".join(msgs))
-        return out
+        columns = list(OUTPUT_COLUMNS[:-1]) + (list(SAFE_COLUMNS) if safe else []) + [OUTPUT_COLUMNS[-1]]
+        return out.loc[:, columns].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- fitting
 
 
 def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude: Iterable[str] = (),
-              interval_level: float = 0.9, interval_folds: int = 10, interval_method: str = "plus",
+              interval_level: float = 0.9, interval_folds: int = 10, interval_method: str = "log",
               seed: int = 0, n_jobs: int | None = None, target_gy: float = 24.0,
               max_activity_mci: float = 1030.0, mu_per_cm: float = 0.110, coefficient_unit: str = "mCi",
               card: dict | None = None) -> OnescanModel:
@@ -414,8 +428,8 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
         Default interval level.
     interval_folds : int, default 10
         Folds of the CV+ intervals (the number of patients gives the jackknife+).
-    interval_method : {"plus", "base", "minmax"}, default "plus"
-        Cross-conformal method (see :class:`onescan.models._conformal.CrossConformalPlus`).
+    interval_method : {"log", "log-plus", "plus", "base", "minmax"}, default "log"
+        Cross-conformal method (see :class:`onescan.models._log_conformal.LogCrossConformal`).
     seed : int, default 0
         Seed of the CV+ fold split.
     n_jobs : int, optional
@@ -444,8 +458,8 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
     if interval_level > max_level_for(len(y)):
         raise ValueError(f"interval_level {interval_level} needs more than {len(y)} training patients")
     X = X.astype(float)
-    conf = CrossConformalPlus(pipeline, n_folds=min(interval_folds, len(y)), shuffle=True,
-                              random_state=seed, n_jobs=n_jobs, method=interval_method).fit(X, y)
+    conf = LogCrossConformal(pipeline, n_folds=min(interval_folds, len(y)), shuffle=True, random_state=seed,
+                             n_jobs=n_jobs, method=interval_method, max_value=max_activity_mci).fit(X, y)
     selected, coefs, intercept = selected_and_coefficients(conf.estimator_)
     used = [f for f in selected if coefs.get(f, 1.0) != 0.0]
     used += [f for f in direct_columns(conf.estimator_, X.columns) if f not in used]
@@ -472,25 +486,6 @@ def fit_model(X: pd.DataFrame, y, *, pipeline, schedule: str = "first", exclude:
     return model
 
 
-def _cross_validation(X, y, ps, ds, *, cv_folds, cv_repeats, seed, n_jobs, progress) -> dict[str, Any]:
-    """Repeated k-fold cross-validation of the whole model (SPEC §4), as a card entry."""
-    from onescan.evaluation._cv import repeated_cv
-    from onescan.models._pipeline import selected_features
-    from onescan.models._registry import build_model
-
-    cv_card: dict[str, Any] = {"folds": cv_folds, "repeats": cv_repeats, "seed": seed}
-    if cv_repeats > 0:
-        res = repeated_cv(X, y.to_numpy(), {"model": build_model(ps, ds)}, folds=cv_folds, repeats=cv_repeats,
-                          seed=seed, n_jobs=n_jobs or 1, progress=progress,
-                          selected={"model": selected_features}, cap_mci=ds.max_activity_mci)
-        cv_card["metrics"] = res.summary.get("model", {})
-        cv_card["interval_note"] = "mean over repeats and 95 % percentile interval"
-        freq = res.selection_frequency.get("model")
-        if freq is not None:
-            cv_card["selection_frequency"] = {str(k): float(v) for k, v in freq.items()}
-    return cv_card
-
-
 def _pipeline_settings(pipeline_settings, model: str | None):
     """The pipeline settings to train with: ``pipeline_settings`` (default: the seed study's) with ``model``."""
     from onescan.models._pipeline import PipelineSettings
@@ -502,7 +497,7 @@ def _pipeline_settings(pipeline_settings, model: str | None):
 
 
 def train(cohort, *, model: str | None = None, pipeline_settings=None, dose_settings=None, seed: int = 0,
-          interval_level: float = 0.9, interval_folds: int = 10, interval_method: str = "plus",
+          interval_level: float = 0.9, interval_folds: int = 10, interval_method: str = "log",
           cv_folds: int = 5, cv_repeats: int = 20, schedule: str = "first",
           exclude: Iterable[str] = (), n_jobs: int | None = None,
           progress: Callable[[int], None] | None = None) -> OnescanModel:
@@ -527,9 +522,11 @@ def train(cohort, *, model: str | None = None, pipeline_settings=None, dose_sett
         Default level of the prediction intervals.
     interval_folds : int, default 10
         Folds of the CV+ intervals (the number of patients gives the jackknife+).
-    interval_method : {"plus", "base", "minmax"}, default "plus"
-        Cross-conformal method: CV+ (coverage ≥ 1 − 2α guaranteed, in practice at or
-        above 1 − α), CV (narrower, no guarantee) or CV-minmax (widest).
+    interval_method : {"log", "log-plus", "plus", "base", "minmax"}, default "log"
+        Cross-conformal method: on the log scale (positive, clipped to the maximum
+        activity) CV (``"log"``) or CV+ (``"log-plus"``); on the raw scale (mCi) CV+
+        (coverage ≥ 1 − 2α guaranteed, measured above 1 − α), CV (no guarantee) or
+        CV-minmax (widest).
     cv_folds, cv_repeats : int, default 5, 20
         Repeated k-fold cross-validation of the whole pipeline reported in the card
         (``cv_repeats=0`` skips it).
@@ -564,7 +561,7 @@ def train(cohort, *, model: str | None = None, pipeline_settings=None, dose_sett
     y = get_target(cohort, ds)
     target_source = ("prescribed_activity_mci" if "prescribed_activity_mci" in cohort.patients.columns
                      else "computed by the reference dosimetry (onescan dose), capped")
-    cv_card = _cross_validation(X, y, ps, ds, cv_folds=cv_folds, cv_repeats=cv_repeats, seed=seed,
+    cv_card = cross_validation_card(X, y, ps, ds, cv_folds=cv_folds, cv_repeats=cv_repeats, seed=seed,
                                 n_jobs=n_jobs, progress=progress)
     fitted = fit_model(
         X, y.to_numpy(), pipeline=build_model(ps, ds), schedule=schedule, exclude=exclude,

@@ -12,15 +12,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from onescan._provenance import jsonable, versions
 from onescan.models._conformal import _corrected_quantile_level, max_level_for
+from onescan.models._log_conformal import LOG_METHODS
+from onescan.studies._clinic_safe import safe_card
 
 __all__ = ["CARD_FORMAT", "CARD_VERSION", "CARD_PACKAGES", "unit_from_column", "feature_ranges",
-           "selected_and_coefficients", "imputed_values", "direct_columns", "input_hashes", "build_card"]
+           "selected_and_coefficients", "imputed_values", "direct_columns", "input_hashes", "build_card",
+           "cross_validation_card"]
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +186,29 @@ def _residual_quantiles(scores, n: int) -> dict[str, float]:
     return q_levels
 
 
+def _interval_card(conf, n: int, interval_method: str, interval_level: float) -> dict:
+    """The card's ``intervals`` entry: method, its description, folds, levels, score quantiles."""
+    if interval_method in LOG_METHODS:
+        description = (f"cross-conformal '{interval_method}' ({'CV+' if interval_method == 'log-plus' else 'CV'} "
+                       "of Barber et al. 2021) on the log scale: signed out-of-fold scores ln(y) − ln(ŷ⁺), ŷ⁺ = "
+                       "the fold model's prediction clipped to [smallest training activity of the fold, maximum "
+                       "activity]; bounds ŷ⁺·exp(order statistics of the scores) — positive — with floor(α(n+1)) "
+                       "misses split floor(m/2) below and the rest above; upper bounds clipped to the maximum "
+                       "activity; point = all-patient model raised to the smallest training activity; interval "
+                       "widened to include the capped point")
+    else:
+        description = (f"cross-conformal '{interval_method}' (Barber et al. 2021; 'plus' = CV+) with absolute "
+                       f"residuals, identical to MAPIE CrossConformalRegressor(method='{interval_method}'); point = "
+                       "pipeline fitted on all patients; interval widened to include it")
+    entry = {"method": interval_method, "description": description, "folds": int(conf.n_folds),
+             "default_level": float(interval_level), "max_level": max_level_for(n),
+             "residual_quantiles_mci": _residual_quantiles(conf.conformity_scores_, n)}
+    if hasattr(conf, "floor_"):
+        entry["floor_mci"] = float(conf.floor_)
+        entry["max_value_mci"] = None if conf.max_value is None else float(conf.max_value)
+    return entry
+
+
 def build_card(X: pd.DataFrame, y: np.ndarray, conf, *, info: dict, selected: list[str], used: list[str],
                scan_features: list[str], coefs: dict[str, float], intercept: float | None,
                coefficient_unit: str, seed: int, schedule: str, target_gy: float, max_activity_mci: float,
@@ -235,16 +262,29 @@ def build_card(X: pd.DataFrame, y: np.ndarray, conf, *, info: dict, selected: li
         "coefficient_unit": coefficient_unit,
         "coefficients_note": f"{coefficient_unit} per unit of the scaled feature (RobustScaler: per "
                              f"interquartile range); intercept in {coefficient_unit}",
-        "intervals": {
-            "method": interval_method,
-            "description": f"cross-conformal '{interval_method}' (Barber et al. 2021; 'plus' = CV+) with "
-                           f"absolute residuals, identical to MAPIE CrossConformalRegressor(method="
-                           f"'{interval_method}'); point = pipeline fitted on all patients; interval widened "
-                           "to include it",
-            "folds": int(conf.n_folds), "default_level": float(interval_level),
-            "max_level": max_level_for(len(y)),
-            "residual_quantiles_mci": _residual_quantiles(conf.conformity_scores_, len(y)),
-        },
+        "intervals": _interval_card(conf, len(y), interval_method, interval_level),
     }
+    safe = safe_card(conf)
+    if safe is not None:
+        card["safe_prescription"] = safe
     card.update(jsonable(extra or {}))
     return jsonable(card)
+
+
+def cross_validation_card(X, y, ps, ds, *, cv_folds, cv_repeats, seed, n_jobs, progress) -> dict[str, Any]:
+    """Repeated k-fold cross-validation of the whole model (SPEC §4), as a card entry."""
+    from onescan.evaluation._cv import repeated_cv
+    from onescan.models._pipeline import selected_features
+    from onescan.models._registry import build_model
+
+    cv_card: dict[str, Any] = {"folds": cv_folds, "repeats": cv_repeats, "seed": seed}
+    if cv_repeats > 0:
+        res = repeated_cv(X, y.to_numpy(), {"model": build_model(ps, ds)}, folds=cv_folds, repeats=cv_repeats,
+                          seed=seed, n_jobs=n_jobs or 1, progress=progress,
+                          selected={"model": selected_features}, cap_mci=ds.max_activity_mci)
+        cv_card["metrics"] = res.summary.get("model", {})
+        cv_card["interval_note"] = "mean over repeats and 95 % percentile interval"
+        freq = res.selection_frequency.get("model")
+        if freq is not None:
+            cv_card["selection_frequency"] = {str(k): float(v) for k, v in freq.items()}
+    return cv_card
