@@ -92,7 +92,10 @@ def _assemble(names, splits, results, n, folds, repeats):
     sel_fits = {name: 0 for name in names}
     for i, ((_, te), res) in enumerate(zip(splits, results)):
         for name, (pred, sel) in res.items():
-            oof[name][i // folds, te] = pred
+            # a task may return extra predictions (e.g. a model's uncapped ones) beside the methods
+            oof.setdefault(name, np.full((repeats, n), np.nan))[i // folds, te] = pred
+            sel_counts.setdefault(name, {})
+            sel_fits.setdefault(name, 0)
             if sel is not None:
                 sel_fits[name] += 1
                 for f in sel:
