@@ -211,7 +211,10 @@ def test_ncv_interval_hand_values():
     assert d["se"] == pytest.approx(se)
     assert d["bias"] == pytest.approx(bias)
     z = 1.959963984540054
+    assert d["estimate"] == pytest.approx(out.mean())          # centred on the CV estimate by default
     assert d["low"] == pytest.approx(d["estimate"] - z * se) and d["high"] == pytest.approx(d["estimate"] + z * se)
+    bc = ncv_interval(out, inner, fid, bias_correction=True)   # the paper's centre
+    assert bc["estimate"] == pytest.approx(np.mean(m_in) - bias) and bc["se"] == pytest.approx(se)
 
 
 def test_verdict_says_better_only_when_the_interval_excludes_zero():
