@@ -282,3 +282,26 @@ def test_patient_bootstrap_of_the_mean_matches_the_normal_interval():
     assert iv["mean_actual_mci"]["low"] == pytest.approx(y.mean() - 1.96 * se, abs=0.35 * se)
     assert iv["mean_actual_mci"]["high"] == pytest.approx(y.mean() + 1.96 * se, abs=0.35 * se)
     assert iv["calibration_slope"]["low"] < 1.0 < iv["calibration_slope"]["high"] + 0.05
+
+
+def test_rmse_interval_covers_the_known_error_on_new_patients():
+    """OLS on y = 600 + 100·f0 + 80·f1 + N(0, 15²), f ~ N(0, 1): the error on new patients of the model
+    fitted on the n patients is sqrt(15² + |coef − truth|²). The nested-CV interval covers it in most of
+    16 data sets (90 % measured on 60 with these settings); the spread over repeats (partition noise,
+    15 % on 60) in few."""
+    from onescan.evaluation._cv import nested_cv
+
+    cover_ncv = cover_spread = 0
+    for seed in range(16):
+        X, y = _data(40, seed)
+        cols = {"ols": ["f0", "f1"]}
+        models = {"ols": LinearRegression()}
+        cv = repeated_cv(X, y, models, folds=5, repeats=3, seed=seed, columns=cols)
+        honest = nested_cv(X, y, models, cv, ncv_repeats=2, columns=cols, n_boot=10)
+        fit = LinearRegression().fit(X[["f0", "f1"]], y)
+        truth = np.sqrt(15.0**2 + (fit.intercept_ - 600) ** 2 + np.sum((fit.coef_ - [100, 80]) ** 2))
+        iv, spread = honest.intervals["ols"]["rmse_mci"], cv.summary["ols"]["rmse_mci"]
+        cover_ncv += iv["low"] <= truth <= iv["high"]
+        cover_spread += spread["low"] <= truth <= spread["high"]
+    assert cover_ncv >= 12
+    assert cover_spread <= 6
