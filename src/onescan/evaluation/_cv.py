@@ -213,9 +213,10 @@ class HonestIntervals:
         return {
             "level": self.level,
             "method": "nested cross-validation (Bates, Hastie & Tibshirani, JASA 2023): the ordinary CV's first "
-                      f"{self.ncv_repeats} repeats as outer folds, a {folds - 1}-fold inner CV in each, interval "
-                      "(Err_NCV - bias) +/- z * SE for metrics that are means of a per-patient loss (r2 and RMSE "
-                      "through the squared error); patient bootstrap of the out-of-fold predictions for the others",
+                      f"{self.ncv_repeats} repeats as outer folds, a {folds - 1}-fold inner CV in each; interval "
+                      "Err_CV +/- z * SE_NCV for metrics that are means of a per-patient loss (RMSE from the squared "
+                      "error by the delta method, r2 from the RMSE ends); normal patient bootstrap of the "
+                      "out-of-fold predictions for the others; widened to contain the mean over repeats",
             "ncv_repeats": self.ncv_repeats,
             "ncv_inner_fits": self.ncv_repeats * folds * (folds - 1) // 2,
             "bootstraps": self.n_boot,
