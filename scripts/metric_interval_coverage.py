@@ -23,7 +23,9 @@ Usage::
     python scripts/metric_interval_coverage.py --cohorts 2 --repeats 4 --ncv-repeats 2 --n-truth 300  # smoke test
 
 Last run (``--cohorts 30``, 74 training patients, truth on 2000, 5 × 20 CV, 10 NCV repetitions;
-nominal 95 %): see ``docs/metric_intervals.md``.
+nominal 95 %; full table in ``docs/metric_intervals.md``): LASSO RMSE interval coverage 100 %
+(30/30; Clopper–Pearson [88, 100] %), median width 149 mCi, against 50 % for the old spread over
+repeats; baselines' RMSE 93–97 %; paired differences 90–100 %, "better" never claimed wrongly.
 """
 
 from __future__ import annotations
