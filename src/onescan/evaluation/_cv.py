@@ -223,8 +223,9 @@ class HonestIntervals:
             "metrics_ncv": sorted({m for iv in self.intervals.values() for m, v in iv.items() if v["method"] == "ncv"}),
             "metrics_bootstrap": sorted({m for iv in self.intervals.values() for m, v in iv.items()
                                          if v["method"] == "bootstrap"}),
-            "coverage": "measured on virtual cohorts by scripts/metric_interval_coverage.py "
-                        "(see onescan.evaluation._ncv)",
+            "coverage": "measured on 30 virtual cohorts of 74 patients by scripts/metric_interval_coverage.py "
+                        "(docs/metric_intervals.md): LASSO RMSE 100% (30/30), its other metrics 90-100%, "
+                        "baselines' RMSE 93-97%, paired differences 90-100%",
         }
 
 

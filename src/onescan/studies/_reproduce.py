@@ -353,8 +353,9 @@ def _settings(ps, ds, seed, folds, repeats, test_size, cap, exclude, ncv_repeats
                "interval": f"95% nested cross-validation interval (Bates, Hastie & Tibshirani 2023; {int(ncv_repeats)} "
                            f"repetitions of a {int(folds) - 1}-fold inner CV in each outer fold) of the error of the "
                            "whole pipeline fitted on these patients, for metrics that are means of a per-patient "
-                           "loss; patient bootstrap of the out-of-fold predictions for calibration and "
-                           "Bland-Altman SD and limits; the spread over repeats is cv.repeat_spread"},
+                           "loss; patient bootstrap of the out-of-fold predictions (SD inflated by the nested CV's "
+                           "SE ratio) for calibration and Bland-Altman SD and limits; coverage measured in "
+                           "docs/metric_intervals.md; the spread over repeats is cv.repeat_spread"},
         "cap_mci": cap,
         "excluded_columns": list(exclude),
     }
