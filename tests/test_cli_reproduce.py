@@ -45,6 +45,15 @@ def test_reproduce_end_to_end(cohort_dir, tmp_path):
     assert "hybrid" in m["split"]["metrics"] and "hybrid" in m["cv"]["summary"]
     assert "LASSO r²" in r.stderr and "paper" in r.stderr
     assert "hybrid model (onescan's addition)" in r.stderr
+    # the findings are worded by their paired 95% interval
+    from onescan.report._reproduce_report import finding
+
+    pairs = {(p["a"], p["b"], p["scale"]): p for p in m["comparison"]["pairs"]}
+    err = " ".join(r.stderr.split())
+    for key in (("lasso", m["comparison"]["best_baseline"], "raw"), ("hybrid", "lasso", "clinical"),
+                ("hybrid", "lasso", "raw")):
+        assert finding(pairs[key], m["method_short"]) in err
+    assert "nested cross-validation interval" in err
     assert "(onescan&#39;s addition)" in (out / "report.html").read_text()
     # the input files are untouched
     assert sorted(x.name for x in cohort_dir.iterdir()) == ["patients.csv", "scans.csv"]

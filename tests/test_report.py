@@ -170,3 +170,45 @@ def test_figures_are_png(result):
     assert set(figs) == {"predicted_vs_prescribed", "bland_altman", "error_distribution",
                          "selection_frequency", "example_tac"}
     assert all(v.startswith(b"\x89PNG") and len(v) > 5000 for v in figs.values())
+
+
+def test_finding_says_better_only_when_the_paired_interval_excludes_zero():
+    from onescan.report._reproduce_report import finding
+
+    short = {"lasso": "LASSO", "liver_mass": "liver mass"}
+    base = {"a": "lasso", "b": "liver_mass", "scale": "raw", "mean": -20.0}
+    better = finding({**base, "low": -40.0, "high": -1.0, "verdict": "better"}, short)
+    assert better.startswith("LASSO has a lower RMSE than liver mass") and "[-40.0, -1.0]" in better
+    worse = finding({**base, "mean": 20.0, "low": 1.0, "high": 40.0, "verdict": "worse"}, short)
+    assert worse.startswith("LASSO has a higher RMSE than liver mass")
+    unclear = finding({**base, "low": -40.0, "high": 3.0, "verdict": "no clear difference"}, short)
+    assert unclear.startswith("no clear difference between LASSO and liver mass")
+    for text in (worse, unclear):
+        assert "lower RMSE" not in text and "better" not in text
+
+
+def test_comparisons_table_and_findings_agree_with_metrics_json(result, html):
+    m = result.metrics
+    c = m["comparison"]
+    table = re.search(r'<table id="comparisons">(.*?)</table>', html, re.S).group(1)
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+    assert len(rows) == len(c["pairs"])
+    for p, row in zip(c["pairs"], rows):
+        cells = [_text(x) for x in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        assert cells[0] == f"{m['method_short'][p['a']]} − {m['method_short'][p['b']]}"
+        assert cells[2] == f"{fmt(p['mean'])} [{fmt(p['low'])}, {fmt(p['high'])}]"
+        assert cells[4] == p["verdict"]
+    para = _text(re.search(r'<p id="findings">(.*?)</p>', html, re.S).group(1))
+    d = c["cv_rmse_difference_mci"]
+    assert f"{fmt(d['mean'])} mCi [{fmt(d['low'])}, {fmt(d['high'])}]" in para
+    claims = {"better": "the pipeline is better", "worse": "the pipeline is worse",
+              "no clear difference": "no clear difference"}
+    assert claims[c["verdict"]] in para
+    for v, text in claims.items():
+        if v != c["verdict"]:
+            assert text not in para
+    hyb = _text(re.search(r'<p id="hybrid-findings">(.*?)</p>', html, re.S).group(1))
+    assert c["hybrid"]["verdict_clinical_vs_lasso"] in hyb and c["hybrid"]["verdict_uncapped_vs_lasso"] in hyb
+    assert "lowest" not in html.lower()
+    method = _text(re.search(r'<p id="intervals-method">(.*?)</p>', html, re.S).group(1))
+    assert "Bates" in method and f"{m['cv']['interval']['ncv_repeats']} repetitions" in method

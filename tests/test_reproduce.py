@@ -265,3 +265,64 @@ def test_paper_table_is_read_from_the_data_file():
     assert PAPER == data["paper"]
     assert PAPER["lasso"] == {"r2": 0.71, "rmse_mci": 179.8, "within30_pct": 63.6, "rmse_mci_clinical": 167.4}
     assert [label for label, _ in ROBUST_FEATURE_PATTERNS] == PAPER["robust_features"]
+
+
+def test_cv_summary_keys_unchanged_and_intervals_documented(result):
+    """cv.summary.<method>.<metric>.{mean,low,high} as before; mean = the mean over repeats; the interval says what it is."""
+    from onescan.evaluation._ncv import BOOTSTRAP_METRICS, LOSS_METRICS
+
+    m = result.metrics
+    cv = m["cv"]
+    assert set(cv["summary"]) == set(cv["repeat_spread"])
+    for method, metrics in cv["summary"].items():
+        assert set(metrics) == set(cv["repeat_spread"][method])
+        for metric, s in metrics.items():
+            assert set(s) == {"mean", "low", "high"}
+            assert s["mean"] == cv["repeat_spread"][method][metric]["mean"]
+            assert s["low"] <= s["mean"] <= s["high"], (method, metric)
+    iv = cv["interval"]
+    assert iv["level"] == 0.95 and iv["ncv_repeats"] == m["settings"]["cv"]["ncv_repeats"] == 2
+    assert iv["ncv_inner_fits"] == 2 * 3 * 2 // 2
+    assert "Bates" in iv["method"] and "nested" in m["settings"]["cv"]["interval"]
+    assert set(iv["metrics_ncv"]) >= {"rmse_mci", "r2", "rmse_mci_clinical", "within30_pct"}
+    assert set(iv["metrics_bootstrap"]) == set(BOOTSTRAP_METRICS)
+    assert set(cv["ncv"]["lasso"]) >= set(LOSS_METRICS)
+    # the honest RMSE interval is at least as wide as the spread over repeats
+    s, r = cv["summary"]["lasso"]["rmse_mci"], cv["repeat_spread"]["lasso"]["rmse_mci"]
+    assert s["high"] - s["low"] >= r["high"] - r["low"]
+
+
+def test_every_comparison_is_paired_and_its_verdict_follows_its_interval(result):
+    from onescan.evaluation._ncv import verdict
+
+    c = result.metrics["comparison"]
+    baselines = ["body_mass", "liver_mass", "stp"]
+    keys = {(p["a"], p["b"], p["scale"]) for p in c["pairs"]}
+    for a in ("lasso", "hybrid"):
+        for b in baselines:
+            assert {(a, b, "raw"), (a, b, "clinical")} <= keys
+    assert {("hybrid", "lasso", "clinical"), ("hybrid", "lasso", "raw")} <= keys
+    for p in c["pairs"]:
+        assert p["low"] <= p["high"]
+        assert p["verdict"] == verdict(p["low"], p["high"])
+    best = next(p for p in c["pairs"] if (p["a"], p["b"], p["scale"]) == ("lasso", c["best_baseline"], "raw"))
+    assert c["verdict"] == best["verdict"]
+    assert c["cv_rmse_difference_mci"] == {k: best[k] for k in ("mean", "low", "high")}
+    h = c["hybrid"]
+    like = next(p for p in c["pairs"] if (p["a"], p["b"], p["scale"]) == ("hybrid", "lasso", "clinical"))
+    assert h["verdict_clinical_vs_lasso"] == like["verdict"]
+    assert h["cv_rmse_clinical_minus_lasso_mci"] == {k: like[k] for k in ("mean", "low", "high")}
+    raw = next(p for p in c["pairs"] if (p["a"], p["b"], p["scale"]) == ("hybrid", "lasso", "raw"))
+    assert h["cv_rmse_uncapped_minus_lasso_mci"]["low"] == raw["low"]
+
+
+def test_uncapped_hybrid_predictions_are_kept_for_the_like_for_like_comparison(result):
+    cap = result.plot_data["cap"]
+    assert set(result.plot_data["oof_uncapped"]) == {"hybrid"}
+    capped, raw = result.plot_data["oof"]["hybrid"], result.plot_data["oof_uncapped"]["hybrid"]
+    np.testing.assert_allclose(capped, np.minimum(raw, cap))
+
+
+def test_nested_cv_needs_three_folds(cohort):
+    with pytest.raises(InputError, match="at least 3"):
+        reproduce(cohort, pipeline_settings=FAST, folds=2, repeats=1)

@@ -49,10 +49,15 @@ def reproduce(
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the 70/30 split and of the repeated CV.")] = 0,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=-1, rich_help_panel=_EVAL,
                                       help="Parallel worker processes for the cross-validation (-1: all cores).")] = -1,
-    folds: Annotated[int, typer.Option("--folds", min=2, rich_help_panel=_EVAL,
-                                       help="Folds of the repeated k-fold cross-validation.")] = 5,
+    folds: Annotated[int, typer.Option("--folds", min=3, rich_help_panel=_EVAL,
+                                       help="Folds of the repeated k-fold cross-validation (at least 3: the "
+                                            "nested cross-validation of the intervals leaves two out).")] = 5,
     repeats: Annotated[int, typer.Option("--repeats", min=1, rich_help_panel=_EVAL,
                                          help="Repeats of the k-fold cross-validation.")] = 20,
+    ncv_repeats: Annotated[int, typer.Option(
+        "--ncv-repeats", min=1, rich_help_panel=_EVAL,
+        help="Repetitions of the nested cross-validation that gives the metrics' 95% intervals and the paired "
+             "comparisons (each: folds×(folds−1)/2 extra fits of every method).")] = 10,
     test_size: Annotated[float, typer.Option("--test-size", min=0.05, max=0.5, rich_help_panel=_EVAL,
                                              help="Test share of the published split.")] = 0.3,
     selector: Annotated[Selector, typer.Option("--selector", case_sensitive=False, rich_help_panel=_MODEL,
@@ -128,7 +133,7 @@ def reproduce(
 
         result = run(cohort, pipeline_settings=ps, dose_settings=ds, seed=seed, folds=folds, repeats=repeats,
                      n_jobs=jobs, test_size=test_size, exclude=tuple(exclude or ()), cohort_label=label,
-                     hybrid=hybrid, progress=progress)
+                     hybrid=hybrid, ncv_repeats=ncv_repeats, progress=progress)
         write_outputs(result, out, progress=progress)
     _print_summary(result.metrics, console, folds, repeats)
     console.print(f"wrote {out / 'report.html'} and metrics.json, predictions.csv, figures/ "
@@ -148,8 +153,8 @@ def _print_summary(m: dict, console: Console, folds: int, repeats: int) -> None:
         f"{PAPER['lasso']['within30_pct']:.1f}%)", markup=False)
     console.print(
         f"repeated CV {folds}×{repeats}: r² {cv['r2']['mean']:.2f} [{cv['r2']['low']:.2f}, {cv['r2']['high']:.2f}], "
-        f"RMSE {cv['rmse_mci']['mean']:.1f} [{cv['rmse_mci']['low']:.1f}, {cv['rmse_mci']['high']:.1f}] mCi",
-        markup=False)
+        f"RMSE {cv['rmse_mci']['mean']:.1f} [{cv['rmse_mci']['low']:.1f}, {cv['rmse_mci']['high']:.1f}] mCi "
+        "(mean over repeats [95% nested cross-validation interval])", markup=False)
     if "hybrid" in m["split"]["metrics"]:
         h, hc = m["split"]["metrics"]["hybrid"], m["cv"]["summary"]["hybrid"]
         console.print(
@@ -158,5 +163,20 @@ def _print_summary(m: dict, console: Console, folds: int, repeats: int) -> None:
             f"{hc['rmse_mci']['mean']:.1f} [{hc['rmse_mci']['low']:.1f}, {hc['rmse_mci']['high']:.1f}] mCi, clinical "
             f"{hc['rmse_mci_clinical']['mean']:.1f} [{hc['rmse_mci_clinical']['low']:.1f}, "
             f"{hc['rmse_mci_clinical']['high']:.1f}] mCi (predictions capped like the target)", markup=False)
+    _print_findings(m, console)
     for note in m.get("notes", []):
         console.print(f"note: {note}", markup=False)
+
+
+def _print_findings(m: dict, console: Console) -> None:
+    """The paired comparisons that matter, worded by their 95% interval (never "better" when it contains 0)."""
+    from onescan.report._reproduce_report import finding
+
+    c = m.get("comparison") or {}
+    pairs = {(p["a"], p["b"], p["scale"]): p for p in c.get("pairs", [])}
+    keys = [("lasso", c.get("best_baseline"), "raw")]
+    if "hybrid" in m["split"]["metrics"]:
+        keys += [("hybrid", "lasso", "clinical"), ("hybrid", "lasso", "raw")]
+    for key in keys:
+        if key in pairs:
+            console.print(finding(pairs[key], m.get("method_short")), markup=False)

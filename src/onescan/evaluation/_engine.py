@@ -9,7 +9,8 @@ order (whatever order the workers finish in), and summarises every metric over r
 
 Interval convention: within one repeat every patient is predicted exactly once out of
 fold; the metric is computed on those pooled predictions (one value per repeat), and the
-reported interval is the 2.5–97.5 percentile of the per-repeat values.
+summary gives the 2.5–97.5 percentile of the per-repeat values: the partition noise only.
+:mod:`onescan.evaluation._ncv` gives intervals for the error on new patients.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ class CVResult:
     per_repeat : pandas.DataFrame
         One row per (model, repeat): every metric on that repeat's pooled predictions.
     summary : dict
-        model → metric → {"mean", "low", "high"} (95 % percentile interval over repeats).
+        model → metric → {"mean", "low", "high"}: mean and 2.5–97.5 percentiles over repeats
+        (partition noise only, not a confidence interval for new patients; see
+        :func:`onescan.evaluation.nested_cv`).
     selection_frequency : dict of str → pandas.Series
         model → share (0–1) of the ``folds × repeats`` fits that selected each feature.
     folds, repeats, seed : int
@@ -92,7 +95,10 @@ def _assemble(names, splits, results, n, folds, repeats):
     sel_fits = {name: 0 for name in names}
     for i, ((_, te), res) in enumerate(zip(splits, results)):
         for name, (pred, sel) in res.items():
-            oof[name][i // folds, te] = pred
+            # a task may return extra predictions (e.g. a model's uncapped ones) beside the methods
+            oof.setdefault(name, np.full((repeats, n), np.nan))[i // folds, te] = pred
+            sel_counts.setdefault(name, {})
+            sel_fits.setdefault(name, 0)
             if sel is not None:
                 sel_fits[name] += 1
                 for f in sel:

@@ -20,7 +20,7 @@ from onescan.contract._organs import limiting_organ
 from onescan.report._render import base64_figures, fmt, new_figure, png, render
 from onescan.studies.reproduce._methods import METHODS
 
-__all__ = ["make_figures", "render_report", "fmt", "write_outputs", "check_outputs", "OUTPUT_FILES"]
+__all__ = ["make_figures", "render_report", "fmt", "finding", "write_outputs", "check_outputs", "OUTPUT_FILES"]
 
 #: Files written by :func:`write_outputs` (relative to the output folder).
 OUTPUT_FILES = ("report.html", "metrics.json", "predictions.csv")
@@ -41,6 +41,37 @@ def _addition(name: str) -> bool:
     """Is the method onescan's addition, not in the paper?"""
     m = METHODS.get(name)
     return m is not None and m.addition
+
+
+#: How each comparison scale is named in a finding.
+_SCALES = {"raw": "both as predicted, uncapped", "clinical": "both capped at the maximum manufactured activity",
+           "mixed": "each as reported"}
+
+
+def finding(pair: Mapping, short: Mapping[str, str] | None = None) -> str:
+    """One paired comparison in words (plain text).
+
+    "lower"/"higher" RMSE only where the paired 95 % interval of the RMSE difference
+    excludes 0 (``pair["verdict"]``); otherwise "no clear difference". Used by the report and
+    by the CLI summary, so neither claims more than the interval shows.
+
+    Parameters
+    ----------
+    pair : mapping
+        An entry of ``metrics["comparison"]["pairs"]`` (``a``, ``b``, ``scale``, ``mean``,
+        ``low``, ``high``, ``verdict``; mCi).
+    short : mapping, optional
+        Method key → short label.
+    """
+    short = short or {}
+    a, b = short.get(pair["a"], pair["a"]), short.get(pair["b"], pair["b"])
+    diff = f"{fmt(pair['mean'])} mCi [{fmt(pair['low'])}, {fmt(pair['high'])}]"
+    scale = _SCALES.get(pair.get("scale"), str(pair.get("scale")))
+    if pair["verdict"] == "better":
+        return f"{a} has a lower RMSE than {b} ({scale}): difference {diff}, the paired 95% interval lies below 0"
+    if pair["verdict"] == "worse":
+        return f"{a} has a higher RMSE than {b} ({scale}): difference {diff}, the paired 95% interval lies above 0"
+    return f"no clear difference between {a} and {b} ({scale}): difference {diff}, the paired 95% interval contains 0"
 
 
 def _fig_pred_vs_actual(pd_: Mapping, metrics: Mapping) -> bytes:
@@ -246,7 +277,7 @@ def render_report(metrics: Mapping, figures: Mapping[str, bytes]) -> str:
     str
         One self-contained HTML document (figures as base64 ``data:`` URIs).
     """
-    return render("report.html.j2", m=metrics, figures=base64_figures(figures))
+    return render("report.html.j2", m=metrics, figures=base64_figures(figures), finding=finding)
 
 
 def _check_out_dir(out_dir: Path, sources: dict) -> None:

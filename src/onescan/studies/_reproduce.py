@@ -30,7 +30,16 @@ from sklearn.base import clone
 from onescan._provenance import jsonable as _clean, settings_dict as _settings_dict, versions
 from onescan.contract._errors import InputError, Problem
 from onescan.contract._organs import limiting_organ
-from onescan.evaluation._cv import bland_altman, calibration, published_split, regression_metrics, repeated_cv
+from onescan.evaluation._cv import (
+    bland_altman,
+    calibration,
+    nested_cv,
+    UNCAPPED,
+    published_split,
+    regression_metrics,
+    repeated_cv,
+)
+from onescan.evaluation._ncv import DEFAULT_NCV_REPEATS, apply_intervals
 from onescan.features._features import build_features, get_target
 from onescan.models._pipeline import PipelineSettings, coefficients
 from onescan.studies.reproduce._methods import HALF_LIFE_COLUMN, HYBRID_COLUMNS, METHODS as _REGISTRY
@@ -137,17 +146,35 @@ class SplitResult:
 
 @dataclass
 class CVSummary:
-    """The repeated cross-validation: its settings, metric summaries and selection frequencies (0–1)."""
+    """The repeated cross-validation: its settings, metric summaries and selection frequencies (0–1).
+
+    Attributes
+    ----------
+    summary : dict
+        method → metric → {"mean": mean over repeats, "low", "high": the honest 95 % interval
+        (nested CV or patient bootstrap, see ``interval``)}.
+    interval : dict
+        What ``summary``'s low/high are and how they were made.
+    repeat_spread : dict
+        method → metric → {"mean", "low", "high"}: 2.5–97.5 percentiles over repeats (the
+        partition noise only; not a confidence interval).
+    ncv : dict
+        method → metric → the nested-CV estimate, SEs and bias on the loss scale.
+    """
 
     seed: int
     folds: int
     repeats: int
     summary: dict
     selection_frequency: dict[str, dict[str, float]]
+    interval: dict = field(default_factory=dict)
+    repeat_spread: dict = field(default_factory=dict)
+    ncv: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """``metrics.json``'s ``cv``."""
         return {"seed": self.seed, "folds": self.folds, "repeats": self.repeats, "summary": self.summary,
+                "interval": self.interval, "repeat_spread": self.repeat_spread, "ncv": self.ncv,
                 "selection_frequency": self.selection_frequency}
 
 
@@ -317,14 +344,18 @@ def _split_result(d: _Design, sp: _Split, ps, interval, interval_h) -> SplitResu
     )
 
 
-def _settings(ps, ds, seed, folds, repeats, test_size, cap, exclude) -> dict:
+def _settings(ps, ds, seed, folds, repeats, test_size, cap, exclude, ncv_repeats) -> dict:
     return {
         "pipeline": _settings_dict(ps),
         "dosimetry": _settings_dict(ds),
         "split": {"test_size": test_size, "random_state": int(seed), "shuffle": True},
-        "cv": {"folds": int(folds), "repeats": int(repeats), "seed": int(seed),
-               "interval": "2.5-97.5 percentile over repeats of the metric on each repeat's "
-                           "pooled out-of-fold predictions"},
+        "cv": {"folds": int(folds), "repeats": int(repeats), "seed": int(seed), "ncv_repeats": int(ncv_repeats),
+               "interval": f"95% nested cross-validation interval (Bates, Hastie & Tibshirani 2023; {int(ncv_repeats)} "
+                           f"repetitions of a {int(folds) - 1}-fold inner CV in each outer fold) of the error of the "
+                           "whole pipeline fitted on these patients, for metrics that are means of a per-patient "
+                           "loss; patient bootstrap of the out-of-fold predictions (SD inflated by the nested CV's "
+                           "SE ratio) for calibration and Bland-Altman SD and limits; coverage measured in "
+                           "docs/metric_intervals.md; the spread over repeats is cv.repeat_spread"},
         "cap_mci": cap,
         "excluded_columns": list(exclude),
     }
@@ -362,7 +393,7 @@ def _predictions(d: _Design, sp: _Split, cv, interval, interval_h, cap: float) -
     return pred
 
 
-def _summary(cohort, d: _Design, sp: _Split, cv, ps, settings: dict, seed: int, interval, interval_h,
+def _summary(cohort, d: _Design, sp: _Split, cv, honest, ps, settings: dict, seed: int, interval, interval_h,
              example, cohort_label) -> ReproduceSummary:
     """Every number of the report, typed."""
     summary = cohort_summary(cohort, d.X, d.y, d.dose, settings["cap_mci"])
@@ -375,10 +406,12 @@ def _summary(cohort, d: _Design, sp: _Split, cv, ps, settings: dict, seed: int, 
         seed=int(seed), settings=settings, versions=_versions(), inputs=_inputs(cohort), cohort=summary,
         paper=PAPER, methods={k: v for k, v in METHODS.items() if k in d.models},
         method_short={k: v for k, v in SHORT.items() if k in d.models}, notes=d.notes, split=split,
-        cv=CVSummary(seed=int(seed), folds=int(cv.folds), repeats=int(cv.repeats), summary=cv.summary,
+        cv=CVSummary(seed=int(seed), folds=int(cv.folds), repeats=int(cv.repeats),
+                     summary=apply_intervals(cv.summary, honest.intervals),
                      selection_frequency={k: {f: float(v) for f, v in s.items()}
-                                          for k, s in cv.selection_frequency.items()}),
-        comparison=comparison(cv.per_repeat, sp.metrics),
+                                          for k, s in cv.selection_frequency.items()},
+                     interval=honest.describe(cv.folds), repeat_spread=cv.summary, ncv=honest.details),
+        comparison=comparison(d.y.to_numpy(dtype=float), cv, honest, sp.metrics, settings["cap_mci"]),
         robust_features=robust_features(
             d.X.columns, cv.selection_frequency.get("lasso"), [f["feature"] for f in split.selected_model.features],
             cv.selection_frequency.get("hybrid") if "hybrid" in d.models else None,
@@ -401,6 +434,7 @@ def reproduce(
     interval_level: float = 0.9,
     cohort_label: str | None = None,
     hybrid: bool = True,
+    ncv_repeats: int = DEFAULT_NCV_REPEATS,
     progress: ProgressFn | None = None,
 ) -> ReproduceResult:
     """Run the seed study's protocol and the repeated cross-validation on ``cohort``.
@@ -434,6 +468,10 @@ def reproduce(
         Also fit and cross-validate the physics-informed hybrid model
         (:class:`onescan.models._hybrid.HybridDosimetryRegressor`, same pipeline settings, same
         split and folds) and report it beside the published model.
+    ncv_repeats : int, default 10
+        Repetitions of the nested cross-validation that gives the metrics' 95 % intervals
+        and the paired comparisons (the first ``ncv_repeats`` repeats of the CV are its
+        outer folds; each adds ``folds·(folds−1)/2`` fits of every method; needs folds ≥ 3).
     progress : callable(stage, advance, total), optional
         Progress callback: ``stage`` names the step, ``advance`` units done, ``total``
         the stage's size.
@@ -456,6 +494,11 @@ def reproduce(
             progress(stage, advance, total)
 
     n = len(cohort.patients)
+    if folds < 3:
+        raise InputError(Problem("--folds", "must be at least 3: the nested cross-validation of the metric "
+                                            "intervals leaves two folds out of each inner fit"))
+    if ncv_repeats < 1:
+        raise InputError(Problem("--ncv-repeats", "must be at least 1"))
     if n < max(folds, 10):
         raise InputError(Problem(file=str(cohort.sources.get("patients", "patients")),
                                  message=f"reproduce needs at least {max(folds, 10)} patients, got {n}"))
@@ -467,12 +510,18 @@ def reproduce(
     cv = repeated_cv(d.XA, d.y.to_numpy(dtype=float), d.models, folds=folds, repeats=repeats, seed=seed,
                      n_jobs=n_jobs, columns=d.columns, selected=d.selected, cap_mci=cap,
                      progress=lambda k: tick("repeated cross-validation", k, total))
-    settings = _settings(ps, ds, seed, folds, repeats, test_size, cap, exclude)
+    n_inner = min(ncv_repeats, repeats) * folds * (folds - 1) // 2
+    tick("nested cross-validation", 0, n_inner)
+    honest = nested_cv(d.XA, d.y.to_numpy(dtype=float), d.models, cv, ncv_repeats=ncv_repeats, n_jobs=n_jobs,
+                       columns=d.columns, cap_mci=cap, progress=lambda k: tick("nested cross-validation", k, n_inner))
+    settings = _settings(ps, ds, seed, folds, repeats, test_size, cap, exclude, min(ncv_repeats, repeats))
     example = _example(cohort, d, sp, ds)
-    summary = _summary(cohort, d, sp, cv, ps, settings, seed, interval, interval_h, example, cohort_label)
+    summary = _summary(cohort, d, sp, cv, honest, ps, settings, seed, interval, interval_h, example, cohort_label)
     plot_data = {
         "ids": d.X.index.to_numpy(), "y": d.y.to_numpy(dtype=float), "test": sp.test, "train": sp.train,
-        "split_pred": sp.pred, "oof": cv.oof, "cap": cap, "interval": interval, "interval_hybrid": interval_h,
+        "split_pred": sp.pred,
+        "oof": {k: v for k, v in cv.oof.items() if k in d.models},
+        "oof_uncapped": {k.removesuffix(UNCAPPED): v for k, v in cv.oof.items() if k.endswith(UNCAPPED)}, "cap": cap, "interval": interval, "interval_hybrid": interval_h,
         "methods": {k: METHODS[k] for k in METHODS if k in d.models},
         "selection_frequency": cv.selection_frequency.get("lasso"),
         "selection_frequency_hybrid": cv.selection_frequency.get("hybrid"),

@@ -12,7 +12,8 @@ from sklearn.base import clone
 
 from onescan.contract._errors import InputError, Problem
 from onescan.contract._organs import limiting_organ
-from onescan.evaluation._metrics import summarise
+from onescan.evaluation._cv import UNCAPPED
+from onescan.evaluation._ncv import paired_difference
 from onescan.studies.reproduce._methods import HALF_LIFE_COLUMN, METHODS
 
 __all__ = ["cohort_summary", "comparison", "hybrid_model", "coef_unit", "check_k_features", "split_intervals",
@@ -56,40 +57,103 @@ def cohort_summary(cohort, X: pd.DataFrame, y: pd.Series, dose: pd.DataFrame, ca
     return summary
 
 
-def _hybrid_comparison(per_repeat: pd.DataFrame, rmse: pd.DataFrame, best: str, split_metrics: dict) -> dict:
-    """The hybrid model against the LASSO pipeline and the best baseline, raw and clinical RMSE."""
-    # raw and clinical (equal for the hybrid, whose predictions are capped like the target)
+def _pair(y, cv, honest, a: str, b: str, scale: str, cap: float) -> dict:
+    """Paired nested-CV comparison of method ``a`` against ``b`` (RMSE, mCi) on the same folds.
+
+    ``scale``: ``"raw"`` (both as predicted; a self-capping model's uncapped predictions),
+    ``"clinical"`` (both clipped to [0, cap]) or ``"mixed"`` (each as reported: ``a`` raw, a
+    self-capping ``a`` capped, ``b`` raw — the RMSE columns of the report side by side).
+    """
+    def preds(name, raw):
+        key = name + UNCAPPED if raw and name + UNCAPPED in cv.oof else name
+        return cv.oof[key], honest.nested.inner[key]
+
+    oa, ia = preds(a, scale == "raw")
+    ob, ib = preds(b, scale == "raw")
+    clip = (0.0, cap) if scale == "clinical" else None
+    d = paired_difference(y, oa, ob, ia, ib, honest.fold_id, clip=clip, level=honest.level)
+    return {"a": a, "b": b, "scale": scale, **d}
+
+
+def _hybrid_comparison(y, cv, honest, best: str, pairs: list, cap: float) -> dict:
+    """The hybrid model against the LASSO pipeline and the best baseline.
+
+    Keys without a suffix compare the methods as reported (the hybrid capped, the others raw:
+    not like for like); ``_clinical``: both capped; ``_uncapped``: both raw (the hybrid's
+    uncapped predictions).
+    """
+    def get(a, b, scale):
+        return next(p for p in pairs if (p["a"], p["b"], p["scale"]) == (a, b, scale))
+
+    # "mixed": the hybrid as reported (capped) against the others as reported (raw), the report's RMSE columns
+    mixed, mixed_best = (_pair(y, cv, honest, "hybrid", b, "mixed", cap) for b in ("lasso", best))
     out = {}
-    for suffix in ("", "_clinical"):
-        r = rmse if not suffix else per_repeat.pivot(index="repeat", columns="model", values="rmse_mci_clinical")
-        dh = (r["hybrid"] - r["lasso"]).to_numpy()
-        db = (r["hybrid"] - r[best]).to_numpy()
+    for suffix, vs_lasso, vs_best in (("", mixed, mixed_best),
+                                      ("_clinical", get("hybrid", "lasso", "clinical"), get("hybrid", best, "clinical"))):
         out.update({
-            f"cv_rmse{suffix}_minus_lasso_mci": summarise(dh),
-            f"cv_better{suffix}_than_lasso_pct": float(100.0 * np.mean(dh < 0)),
-            f"cv_rmse{suffix}_minus_best_baseline_mci": summarise(db),
-            f"cv_better{suffix}_than_best_baseline_pct": float(100.0 * np.mean(db < 0)),
+            f"cv_rmse{suffix}_minus_lasso_mci": {k: vs_lasso[k] for k in ("mean", "low", "high")},
+            f"cv_better{suffix}_than_lasso_pct": vs_lasso["better_pct"],
+            f"verdict{suffix}_vs_lasso": vs_lasso["verdict"],
+            f"cv_rmse{suffix}_minus_best_baseline_mci": {k: vs_best[k] for k in ("mean", "low", "high")},
+            f"cv_better{suffix}_than_best_baseline_pct": vs_best["better_pct"],
+            f"verdict{suffix}_vs_best_baseline": vs_best["verdict"],
         })
-    out["split_minus_cv_rmse_mci"] = float(split_metrics["hybrid"]["rmse_mci"] - rmse["hybrid"].mean())
+    raw = get("hybrid", "lasso", "raw")
+    out.update({"cv_rmse_uncapped_minus_lasso_mci": {k: raw[k] for k in ("mean", "low", "high")},
+                "cv_better_uncapped_than_lasso_pct": raw["better_pct"],
+                "verdict_uncapped_vs_lasso": raw["verdict"]})
     return out
 
 
-def comparison(per_repeat: pd.DataFrame, split_metrics: dict) -> dict:
-    """Paired comparison of the LASSO pipeline with the best baseline on the same CV folds."""
-    rmse = per_repeat.pivot(index="repeat", columns="model", values="rmse_mci")
+def comparison(y, cv, honest, split_metrics: dict, cap: float) -> dict:
+    """Paired comparisons on the same CV folds, each with a nested-CV interval of the RMSE difference.
+
+    Parameters
+    ----------
+    y : ndarray
+        Prescribed activity, mCi.
+    cv : onescan.evaluation.CVResult
+    honest : onescan.evaluation.HonestIntervals
+        The nested CV of ``cv`` (inner predictions of every method).
+    split_metrics : dict
+        The published split's metrics per method.
+    cap : float
+        Clip of the clinical comparison (mCi).
+
+    Returns
+    -------
+    dict
+        ``best_baseline`` (lowest mean CV RMSE), the LASSO pipeline minus it
+        (``cv_rmse_difference_mci`` {mean over repeats, nested-CV low/high}, ``verdict``:
+        "better" only if the interval lies below 0), ``pairs`` (every model against every
+        baseline, raw and clinical, and the hybrid against the LASSO pipeline like for like:
+        both clinical, both raw) and ``hybrid`` (its summary).
+    """
+    rmse = cv.per_repeat.pivot(index="repeat", columns="model", values="rmse_mci")
     baselines = [c for c in rmse.columns if c != "lasso" and not METHODS[c].addition]
     if "lasso" not in rmse or not baselines:
         return {}
+    y = np.asarray(y, dtype=float)
     best = min(baselines, key=lambda c: rmse[c].mean())
-    diff = (rmse["lasso"] - rmse[best]).to_numpy()
+    models = ["lasso"] + (["hybrid"] if "hybrid" in rmse else [])
+    pairs = [_pair(y, cv, honest, a, b, scale, cap) for a in models for b in baselines for scale in ("raw", "clinical")]
+    if "hybrid" in rmse:
+        pairs += [_pair(y, cv, honest, "hybrid", "lasso", scale, cap) for scale in ("clinical", "raw")]
+    main = next(p for p in pairs if (p["a"], p["b"], p["scale"]) == ("lasso", best, "raw"))
     out = {
         "best_baseline": best,
-        "cv_rmse_difference_mci": summarise(diff),
-        "cv_lasso_better_pct": float(100.0 * np.mean(diff < 0)),
+        "cv_rmse_difference_mci": {k: main[k] for k in ("mean", "low", "high")},
+        "cv_lasso_better_pct": main["better_pct"],
+        "verdict": main["verdict"],
         "split_minus_cv_rmse_mci": float(split_metrics["lasso"]["rmse_mci"] - rmse["lasso"].mean()),
+        "interval": "paired nested cross-validation of the per-patient difference of squared errors on the same "
+                    "folds (interval of MSE_A - MSE_B, divided by RMSE_A + RMSE_B); 'better' only where the "
+                    "95% interval lies below 0",
+        "pairs": [{k: v for k, v in p.items() if k != "mse_difference"} for p in pairs],
     }
     if "hybrid" in rmse:
-        out["hybrid"] = _hybrid_comparison(per_repeat, rmse, best, split_metrics)
+        out["hybrid"] = _hybrid_comparison(y, cv, honest, best, pairs, cap)
+        out["hybrid"]["split_minus_cv_rmse_mci"] = float(split_metrics["hybrid"]["rmse_mci"] - rmse["hybrid"].mean())
     return out
 
 
