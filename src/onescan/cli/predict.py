@@ -44,7 +44,7 @@ def predict_command(
     max_overdose_risk: Annotated[Optional[float], typer.Option(
         "--max-overdose-risk", metavar="R",
         help="Add safe_activity_mci/_gbq: the largest activity whose conformal probability of exceeding 1.1 × "
-             "the ideal activity (liver above 1.1 × the target dose) is at most R (0–1), and "
+             "the ideal activity (dose-limiting organ above 1.1 × the target dose) is at most R (0–1), and "
              "safe_fraction_of_predicted.", show_default=False)] = None,
 ) -> None:
     """Predict the activity that delivers the target liver dose, one row per patient.

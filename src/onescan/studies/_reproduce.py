@@ -494,14 +494,7 @@ def reproduce(
             progress(stage, advance, total)
 
     n = len(cohort.patients)
-    if folds < 3:
-        raise InputError(Problem("--folds", "must be at least 3: the nested cross-validation of the metric "
-                                            "intervals leaves two folds out of each inner fit"))
-    if ncv_repeats < 1:
-        raise InputError(Problem("--ncv-repeats", "must be at least 1"))
-    if n < max(folds, 10):
-        raise InputError(Problem(file=str(cohort.sources.get("patients", "patients")),
-                                 message=f"reproduce needs at least {max(folds, 10)} patients, got {n}"))
+    _check_sizes(cohort, n, folds, ncv_repeats)
     d = _prepare(cohort, ps, ds, exclude, hybrid, tick)
     sp = _fit_split(d, n, seed, test_size, cap, tick)
     interval, interval_h = _intervals(d, sp, seed, interval_level, n_jobs, tick)
@@ -517,15 +510,32 @@ def reproduce(
     settings = _settings(ps, ds, seed, folds, repeats, test_size, cap, exclude, min(ncv_repeats, repeats))
     example = _example(cohort, d, sp, ds)
     summary = _summary(cohort, d, sp, cv, honest, ps, settings, seed, interval, interval_h, example, cohort_label)
-    plot_data = {
+    return ReproduceResult(summary=summary, predictions=_predictions(d, sp, cv, interval, interval_h, cap),
+                           plot_data=_plot_data(d, sp, cv, cap, interval, interval_h, example))
+
+
+def _check_sizes(cohort, n: int, folds: int, ncv_repeats: int) -> None:
+    """Refuse CV settings and cohorts too small for the study (exit 2 through the CLI)."""
+    if folds < 3:
+        raise InputError(Problem("--folds", "must be at least 3: the nested cross-validation of the metric "
+                                            "intervals leaves two folds out of each inner fit"))
+    if ncv_repeats < 1:
+        raise InputError(Problem("--ncv-repeats", "must be at least 1"))
+    if n < max(folds, 10):
+        raise InputError(Problem(file=str(cohort.sources.get("patients", "patients")),
+                                 message=f"reproduce needs at least {max(folds, 10)} patients, got {n}"))
+
+
+def _plot_data(d, sp, cv, cap: float, interval, interval_h, example) -> dict:
+    """Arrays for the report's figures (out-of-fold predictions, intervals, the example curve)."""
+    return {
         "ids": d.X.index.to_numpy(), "y": d.y.to_numpy(dtype=float), "test": sp.test, "train": sp.train,
         "split_pred": sp.pred,
         "oof": {k: v for k, v in cv.oof.items() if k in d.models},
-        "oof_uncapped": {k.removesuffix(UNCAPPED): v for k, v in cv.oof.items() if k.endswith(UNCAPPED)}, "cap": cap, "interval": interval, "interval_hybrid": interval_h,
+        "oof_uncapped": {k.removesuffix(UNCAPPED): v for k, v in cv.oof.items() if k.endswith(UNCAPPED)},
+        "cap": cap, "interval": interval, "interval_hybrid": interval_h,
         "methods": {k: METHODS[k] for k in METHODS if k in d.models},
         "selection_frequency": cv.selection_frequency.get("lasso"),
         "selection_frequency_hybrid": cv.selection_frequency.get("hybrid"),
         "example": example,
     }
-    return ReproduceResult(summary=summary, predictions=_predictions(d, sp, cv, interval, interval_h, cap),
-                           plot_data=plot_data)
