@@ -107,9 +107,10 @@ def _scan_problems(sc: pd.DataFrame, S: str) -> list[Problem]:
         wb = g[g["r"] == WHOLE_BODY_REGION]
         # (a first scan without a whole-body image is the validation's problem, not this one)
         if len(wb) and wb["t"].min() > FIRST_WB_SCAN_MAX_H and wb["t"].min() == t_first:
-            out.append(Problem(S, f"implausible first {WHOLE_BODY_REGION} scan at {wb['t'].min():g} h: plausible "
-                                  f"0–{FIRST_WB_SCAN_MAX_H:g} h (the reference image is taken before the patient "
-                                  "voids)", column="time_h", patient_id=pid))
+            out.append(Problem(S, f"implausible first {WHOLE_BODY_REGION} scan at {wb['t'].min():g} h (plausible "
+                                  f"0–{FIRST_WB_SCAN_MAX_H:g} h): no first scan? The reference image of the "
+                                  "administered activity is taken before the patient voids", column="time_h",
+                               patient_id=pid))
         times = np.unique(g["t"].to_numpy())
         if len(times) >= 2 and times.max() < LAST_SCAN_MIN_H:
             out.append(Problem(S, f"implausible scan times {times.min():g}–{times.max():g} h: the last scan is "
@@ -147,6 +148,9 @@ def problems_to_flags(problems: list[Problem]) -> dict[str, list[str]]:
     flags: dict[str, list[str]] = {}
     for p in problems:
         key = p.patient_id if p.patient_id is not None else ""
-        text = (f"{p.column}: " if p.column and p.column not in ("region", "time_h") else "") + p.message
+        message = p.message
+        for rng in PLAUSIBLE.values():  # the reason is in the documentation; the flag stays short
+            message = message.replace(f" ({rng.reason})", "")
+        text = (f"{p.column}: " if p.column and p.column not in ("region", "time_h") else "") + message
         flags.setdefault(key, []).append(text)
     return flags

@@ -20,7 +20,7 @@ from onescan.contract._headers import fold_headers
 from onescan.contract._io import find_cohort_files, read_table_noted, table_format
 from onescan.contract._session import ROW_COLUMN, datetimes_to_hours, is_session_form, session_to_long
 
-__all__ = ["WORKBOOK_SHEETS", "is_workbook", "read_cohort_tables", "prepare_tables", "source_rows", "derive_bsa",
+__all__ = ["WORKBOOK_SHEETS", "is_workbook", "read_cohort_tables", "prepare_tables", "source_rows", "derive_bsa", "patient_columns",
            "mosteller_bsa_m2"]
 
 #: Sheets of a one-workbook cohort.
@@ -195,3 +195,18 @@ def derive_bsa(pats: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     pos = list(out.columns).index("weight_kg") + 1
     out.insert(pos, "bsa_m2", mosteller_bsa_m2(out["height_cm"], out["weight_kg"]))
     return out, "bsa_m2 computed from height_cm and weight_kg (Mosteller: sqrt(height_cm × weight_kg / 3600))"
+
+
+def patient_columns(folder, patients) -> list[str]:
+    """Column names of the patients table (headers folded), or [] if it cannot be read
+    (:func:`~onescan.contract._cohort.load_cohort` reports why)."""
+    try:
+        pat, _, P, _, from_file, _ = read_cohort_tables(patients, None, folder, need_scans=False)
+        if pat is None:
+            return []
+        if from_file["patients"]:
+            folded, _, probs = fold_headers(list(pat.columns), P)
+            return [] if probs else folded
+        return [str(c) for c in pat.columns]
+    except InputError:
+        return []
