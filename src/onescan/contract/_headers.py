@@ -18,7 +18,7 @@ __all__ = ["fold_header", "fold_headers", "did_you_mean", "columns_found"]
 
 #: Characters of units spelled out before the generic folding ("%" → "pct", "/" → "per").
 _SPELLED = (("%", " pct "), ("/", " per "), ("µ", "u"), ("μ", "u"), ("²", "2"), ("³", "3"), ("#", " n "),
-            ("+", " plus "))
+            ("+", " plus "), ("ß", "ss"))
 
 
 def fold_header(name) -> str:
