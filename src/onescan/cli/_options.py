@@ -127,7 +127,8 @@ MaxActivityOpt = Annotated[float, typer.Option(
     help="Maximum manufactured activity; the capped prescription is reported beside the uncapped one.")]
 
 
-def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: Path | None, **load_kwargs):
+def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: Path | None, *,
+                        show_notes: bool = True, **load_kwargs):
     """Resolve COHORT_DIR / ``--patients`` / ``--scans`` and load the cohort.
 
     Either a cohort folder, or both files, or a folder plus one file overriding
@@ -139,9 +140,12 @@ def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: P
         Cohort folder (positional COHORT_DIR).
     patients, scans : pathlib.Path or None
         Table files from ``--patients`` / ``--scans``.
+    show_notes : bool, default True
+        Print the cohort's notes (what was detected while reading) on stderr, once each.
     **load_kwargs
         Passed to :func:`onescan.contract._cohort.load_cohort` (``need_dosimetry``,
-        ``min_liver_points``, ``need_target``, ``need_scans``, ``need_activity``).
+        ``min_liver_points``, ``need_target``, ``need_scans``, ``need_activity``,
+        ``allow_implausible``).
 
     Returns
     -------
@@ -171,16 +175,17 @@ def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: P
                                 "workbook with sheets patients and scans) "
                                 "or both --patients FILE and --scans FILE (missing: " + ", ".join(missing) + ")"))
     cohort = load_cohort(patients=patients, scans=scans, folder=cohort_dir, **load_kwargs)
-    print_notes(cohort)
+    if show_notes:
+        print_notes(cohort)
     return cohort
 
 
-def print_notes(cohort) -> None:
+def print_notes(cohort, console=None) -> None:
     """What was detected while reading the cohort (separator, renamed headers, session form,
-    derived columns, implausible values let through), once each, on stderr."""
+    derived columns, implausible values let through), once each, on ``console`` (default stderr)."""
     from rich.console import Console
 
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = console or Console(stderr=True, highlight=False, soft_wrap=True)
     for note in dict.fromkeys(cohort.notes):
         console.print(f"note: {note}", markup=False)
     n = len(cohort.flags)

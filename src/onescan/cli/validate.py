@@ -14,7 +14,7 @@ from rich.table import Table
 from onescan.contract._organs import limiting_organ
 from ._app import app
 from ._options import patient_columns as _patient_columns
-from ._options import AllowImplausibleOpt, CohortDirArg, PatientsOpt, ScansOpt, cohort_from_options
+from ._options import AllowImplausibleOpt, CohortDirArg, PatientsOpt, ScansOpt, cohort_from_options, print_notes
 
 
 class Purpose(str, Enum):
@@ -89,12 +89,14 @@ def validate(
 
     cols = _patient_columns(cohort_dir, patients) if purpose is Purpose.train else ()
     rules = rules_for(purpose.value, cols)
-    cohort = cohort_from_options(cohort_dir, patients, scans, allow_implausible=allow_implausible, **rules)
+    cohort = cohort_from_options(cohort_dir, patients, scans, allow_implausible=allow_implausible,
+                                 show_notes=False, **rules)
     s = cohort_summary(cohort)
 
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"patients: {cohort.sources['patients']}", markup=False)
     console.print(f"scans:    {cohort.sources['scans']}", markup=False)
+    print_notes(cohort, console)  # part of the report: on stdout
     table = Table(title=f"cohort summary (rules: {purpose.value})", show_header=False, box=None)
     table.add_column("what", style="bold")
     table.add_column("value")
