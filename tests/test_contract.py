@@ -311,9 +311,9 @@ def test_boundaries_are_allowed(tiny_cohort_frames):
     s["fraction_injected"] = np.nan
     s.loc[scan_row(s, "002", 72.0, "spleen"), "fraction_injected"] = 1.5
     s.loc[scan_row(s, "010", 72.0, "spleen"), "fraction_injected"] = 0.0
-    # the contract's bounds allow age 0; plausibility (SPEC §1.3) does not, unless allowed
-    assert problems(p, s, allow_implausible=True) == []
-    assert [(q.column, q.patient_id) for q in problems(p, s)] == [("age_y", "001")]
+    assert problems(p, s) == []
+    # the contract's bounds allow age 0; plausibility (SPEC §1.3) does not when it is to stop
+    assert [(q.column, q.patient_id) for q in problems(p, s, allow_implausible=False)] == [("age_y", "001")]
 
 
 def test_infinite_value(tiny_cohort_frames):
@@ -595,7 +595,7 @@ def test_unit_conversions_are_exact(mci, vol):
     p, s = make_tiny_cohort()
     p = p.drop(columns=["liver_mass_g"]).assign(dosimetric_activity_mci=mci, liver_volume_ml=vol,
                                                 prescribed_activity_mbq=np.array(mci) * 37.0 * 100)
-    c = load_cohort(p, s, allow_implausible=True)  # exact conversions over a range wider than plausible
+    c = load_cohort(p, s)
     np.testing.assert_allclose(c.patients["dosimetric_activity_mbq"], np.array(mci) * 37.0, rtol=1e-12)
     np.testing.assert_allclose(c.patients["liver_mass_g"], np.array(vol) * 1.05, rtol=1e-12)
     np.testing.assert_allclose(c.patients["prescribed_activity_mci"], np.array(mci) * 100, rtol=1e-12)

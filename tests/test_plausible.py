@@ -18,7 +18,7 @@ REGION = limiting_organ().region
 
 def problems(p, s, **kw):
     try:
-        load_cohort(p, s, **kw)
+        load_cohort(p, s, **dict(dict(allow_implausible=False), **kw))
     except InputError as e:
         return e.problems
     return []
@@ -104,6 +104,12 @@ def test_late_first_whole_body_scan():
     s.loc[s["time_h"] == 1.0, "time_h"] = 8.0
     probs = problems(p, s)
     assert len(probs) == 3 and all("no first scan" in q.message and "8 h" in q.message for q in probs)
+
+
+def test_library_default_flags_and_cli_default_stops():
+    p, s = make_tiny_cohort()
+    p.loc[0, MASS] = 1.62
+    assert set(load_cohort(p, s).flags) == {"001"}  # the library flags; the command line stops (tests/test_cli_*)
 
 
 def test_allow_implausible_gives_flags():

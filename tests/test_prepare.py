@@ -178,11 +178,13 @@ def test_datetime_problems(tmp_path):
         load_cohort(folder=_write(tmp_path, p, with_datetimes(p, s)[1]))
 
 
-def test_bsa_derived_when_absent_and_said(reference):
+def test_bsa_derived_when_absent_and_said():
+    reference = load_cohort(folder=EXAMPLES, derive_bsa=True)
     pats = reference.patients
     np.testing.assert_allclose(pats["bsa_m2"], np.sqrt(pats["height_cm"] * pats["weight_kg"] / 3600.0), rtol=1e-15)
     assert mosteller_bsa_m2(180.0, 80.0) == pytest.approx(2.0)  # sqrt(180 × 80 / 3600) = 2
     assert any("bsa_m2" in n and "Mosteller" in n for n in reference.notes)
     p, s = example_frames()
-    given = load_cohort(p.assign(bsa_m2=1.5), s)
+    given = load_cohort(p.assign(bsa_m2=1.5), s, derive_bsa=True)
     assert (given.patients["bsa_m2"] == 1.5).all() and not any("bsa" in n for n in given.notes)
+    assert "bsa_m2" not in load_cohort(p, s).patients.columns  # the library's default: tables as given

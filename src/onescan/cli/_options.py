@@ -20,6 +20,7 @@ from typing import Annotated, Any, Mapping, Optional
 
 import typer
 
+from onescan.contract._columns import PLAUSIBLE
 from onescan.contract._errors import InputError, Problem
 from onescan.contract._organs import limiting_organ
 from onescan.dosimetry import FIT_METHODS, MASS_SCALINGS
@@ -96,8 +97,10 @@ ScansOpt = Annotated[Optional[Path], typer.Option(
 #: :func:`cohort_from_options`; the cohort's ``flags`` then go into the command's per-patient flags.
 AllowImplausibleOpt = Annotated[bool, typer.Option(
     "--allow-implausible", rich_help_panel=_INPUT,
-    help="Values outside their plausible range (liver mass 400–5000 g, weight 30–250 kg, age 18–110 y, "
-         "scan times 0–720 h, …) become per-patient flags instead of stopping the command.")]
+    help="Values outside their plausible range (" + ", ".join(
+        f"{c} {r.low:g}–{r.high:g}" for c, r in PLAUSIBLE.items() if c in (_LIMITING.mass_column, "weight_kg",
+                                                                         "age_y", "time_h"))
+         + ", …) become per-patient flags instead of stopping the command.")]
 OutOpt = Annotated[Optional[Path], typer.Option(
     "--out", "-o", metavar="PATH", help="Where to write the result (format by extension).")]
 
@@ -159,6 +162,8 @@ def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: P
     from onescan.contract._cohort import load_cohort
 
     need_scans = load_kwargs.get("need_scans", True)
+    load_kwargs.setdefault("allow_implausible", False)  # implausible values stop a command by default
+    load_kwargs.setdefault("derive_bsa", True)  # bsa_m2 from height and weight when absent (said in a note)
     if cohort_dir is not None and not cohort_dir.is_dir() and cohort_dir.suffix.lower() in (".csv", ".parquet"):
         raise InputError(Problem(str(cohort_dir), "a single table is not a cohort: give a cohort folder, one "
                                                   "workbook (.xlsx) with sheets patients and scans, or "

@@ -31,7 +31,8 @@ from onescan.contract._columns import UNIT_FAMILIES, families_required_by
 from onescan.contract._errors import InputError
 from onescan.contract._normalise import empty_scans, normalise_patients, normalise_scans, sort_scans
 from onescan.contract._plausible import implausible_values, problems_to_flags
-from onescan.contract._prepare import derive_bsa, prepare_tables, read_cohort_tables, source_rows
+from onescan.contract._prepare import derive_bsa as mosteller_bsa
+from onescan.contract._prepare import prepare_tables, read_cohort_tables, source_rows
 from onescan.contract._session import ROW_COLUMN
 from onescan.contract._problems import MAX_PROBLEMS_PER_RULE
 from onescan.contract._validate import validate_cohort
@@ -144,7 +145,8 @@ def rules_for(purpose: str, patient_columns=()) -> dict:
 
 def load_cohort(patients=None, scans=None, folder=None, *, need_dosimetry: bool = True,
                 min_liver_points: int = 2, need_target: bool = False, need_scans: bool = True,
-                need_activity: bool | None = None, allow_implausible: bool = False) -> Cohort:
+                need_activity: bool | None = None, allow_implausible: bool = True,
+                derive_bsa: bool = False) -> Cohort:
     """Read, validate and normalise a cohort (SPEC §1).
 
     Parameters
@@ -170,9 +172,13 @@ def load_cohort(patients=None, scans=None, folder=None, *, need_dosimetry: bool 
         empty canonical frame.
     need_activity : bool or None, default None
         Require the dosimetric activity; None means ``need_dosimetry``.
-    allow_implausible : bool, default False
-        Implausible values (SPEC §1.3) become per-patient flags (``Cohort.flags``) instead
-        of problems.
+    allow_implausible : bool, default True
+        Implausible values (SPEC §1.3) are per-patient flags (``Cohort.flags``); False makes
+        them problems (the command line's default: see
+        :func:`onescan.cli._options.cohort_from_options`, ``--allow-implausible``).
+    derive_bsa : bool, default False
+        Without a ``bsa_m2`` column, add it from ``height_cm`` and ``weight_kg`` (Mosteller),
+        with a note (the command line's default).
 
     Returns
     -------
@@ -199,7 +205,9 @@ def load_cohort(patients=None, scans=None, folder=None, *, need_dosimetry: bool 
     if problems:
         logger.info("cohort validation failed with %d problems", len(problems))
         raise InputError(problems)
-    pats, note = derive_bsa(normalise_patients(pat_df))
+    pats, note = normalise_patients(pat_df), None
+    if derive_bsa:
+        pats, note = mosteller_bsa(pats)
     notes += [note] if note else []
     if scan_df is None or len(scan_df.columns) == 0:
         scs = empty_scans()
