@@ -106,6 +106,12 @@ def test_typed_headers_equal_long_csv(tmp_path, reference):
     assert "'Patient ID' → patient_id" in note and "'Liver mass (g)' → liver_mass_g" in note
 
 
+def test_typed_identifier_header_keeps_leading_zeros(tmp_path):
+    (tmp_path / "patients.csv").write_text("Patient ID;Liver mass (g)\n007;1620,5\n")
+    c = load_cohort(folder=tmp_path, need_scans=False, need_dosimetry=False)
+    assert c.patient_ids == ["007"] and c.patients["liver_mass_g"].tolist() == [1620.5]
+
+
 def test_same_name_after_folding_is_an_error(tmp_path):
     p, s = example_frames()
     p["Liver mass (g)"] = p["liver_mass_g"]
@@ -164,6 +170,7 @@ def test_datetimes_equal_hours(tmp_path, reference, form):
         c = load_cohort(folder=book)
     same(c, reference, rtol=0.0 if form == "iso" else 1e-9)
     assert any("scan_datetime" in n for n in c.notes)
+    assert "infusion_end_datetime" not in c.patients.columns  # not a candidate feature
 
 
 def test_datetime_problems(tmp_path):

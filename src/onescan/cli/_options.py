@@ -179,24 +179,33 @@ def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: P
                 "command line", "no input: give a cohort folder (COHORT_DIR holding patients.* and scans.*, or one "
                                 "workbook with sheets patients and scans) "
                                 "or both --patients FILE and --scans FILE (missing: " + ", ".join(missing) + ")"))
-    cohort = load_cohort(patients=patients, scans=scans, folder=cohort_dir, **load_kwargs)
+    try:
+        cohort = load_cohort(patients=patients, scans=scans, folder=cohort_dir, **load_kwargs)
+    except InputError as exc:
+        _print_lines([f"note: {n}" for n in dict.fromkeys(getattr(exc, "notes", []))])
+        raise
     if show_notes:
         print_notes(cohort)
     return cohort
 
 
-def print_notes(cohort, console=None) -> None:
-    """What was detected while reading the cohort (separator, renamed headers, session form,
-    derived columns, implausible values let through), once each, on ``console`` (default stderr)."""
+def _print_lines(lines, console=None) -> None:
     from rich.console import Console
 
     console = console or Console(stderr=True, highlight=False, soft_wrap=True)
-    for note in dict.fromkeys(cohort.notes):
-        console.print(f"note: {note}", markup=False)
+    for line in lines:
+        console.print(line, markup=False)
+
+
+def print_notes(cohort, console=None) -> None:
+    """What was detected while reading the cohort (separator, renamed headers, session form,
+    derived columns, implausible values let through), once each, on ``console`` (default stderr)."""
+    lines = [f"note: {note}" for note in dict.fromkeys(cohort.notes)]
     n = len(cohort.flags)
     if n:
-        console.print(f"note: implausible values allowed (--allow-implausible) for {n} patient"
-                      f"{'s' if n != 1 else ''}; see the flags", markup=False)
+        lines.append(f"note: implausible values allowed (--allow-implausible) for {n} patient"
+                     f"{'s' if n != 1 else ''}; see the flags")
+    _print_lines(lines, console)
 
 
 def dose_settings_from_options(fit=DOSE_DEFAULTS.fit, mass_scaling=DOSE_DEFAULTS.mass_scaling,

@@ -33,7 +33,7 @@ from onescan.contract._normalise import empty_scans, normalise_patients, normali
 from onescan.contract._plausible import implausible_values, problems_to_flags
 from onescan.contract._prepare import derive_bsa as mosteller_bsa
 from onescan.contract._prepare import prepare_tables, read_cohort_tables, source_rows
-from onescan.contract._session import ROW_COLUMN
+from onescan.contract._session import INFUSION_END_DATETIME, ROW_COLUMN
 from onescan.contract._problems import MAX_PROBLEMS_PER_RULE
 from onescan.contract._validate import validate_cohort
 
@@ -204,8 +204,11 @@ def load_cohort(patients=None, scans=None, folder=None, *, need_dosimetry: bool 
     problems = source_rows(problems, scan_df, S)
     if problems:
         logger.info("cohort validation failed with %d problems", len(problems))
-        raise InputError(problems)
-    pats, note = normalise_patients(pat_df), None
+        exc = InputError(problems)
+        exc.notes = notes  # what was detected while reading helps reading the problems
+        raise exc
+    # the infusion's date-time only turns scan date-times into hours: it is not a patient feature
+    pats, note = normalise_patients(pat_df.drop(columns=[INFUSION_END_DATETIME], errors="ignore")), None
     if derive_bsa:
         pats, note = mosteller_bsa(pats)
     notes += [note] if note else []
