@@ -180,3 +180,79 @@ def test_help():
     assert r.returncode == 0
     for opt in ("--fit", "--mass-scaling", "--s-values", "--mu-per-cm", "--target-gy", "--max-activity-mci", "--out"):
         assert opt in r.stdout
+
+
+# --------------------------------------------------------------------------- input as clinics keep it
+
+def _forms(tmp_path):
+    """The example cohort in each accepted form: name → the dose command's input arguments."""
+    from test_prepare import example_frames, to_session, with_datetimes
+
+    p, s = example_frames()
+    forms = {}
+
+    def folder(name, pp, ss, **kw):
+        d = tmp_path / name
+        d.mkdir()
+        pp.to_csv(d / "patients.csv", index=False, **kw)
+        ss.to_csv(d / "scans.csv", index=False, **kw)
+        forms[name] = [d]
+
+    folder("long", p, s)
+    folder("european", p.assign(remark="Leber vergrößert"), s, sep=";", decimal=",", encoding="cp1252")
+    folder("typed_headers", p.rename(columns={"patient_id": "Patient ID", "liver_mass_g": "Liver mass (g)",
+                                              "dosimetric_activity_mci": "Dosimetric activity (mCi)"}), s)
+    folder("session", p, to_session(s))
+    folder("datetimes", *with_datetimes(p, s))
+    book = tmp_path / "cohort.xlsx"
+    with pd.ExcelWriter(book) as w:
+        p.to_excel(w, sheet_name="patients", index=False)
+        s.to_excel(w, sheet_name="scans", index=False)
+    forms["workbook"] = [book]
+    return forms
+
+
+def test_every_accepted_form_gives_the_long_csv_result(run, tmp_path):
+    forms = _forms(tmp_path)
+    results = {}
+    for name, args in forms.items():
+        out = tmp_path / f"{name}.csv"
+        # the workbook through a real `python -m onescan` process, the others in-process (same entry point)
+        r = (run_subprocess if name == "workbook" else run)(*args, "--out", out)
+        assert r.returncode == 0, (name, r.stderr)
+        results[name] = pd.read_csv(out, dtype={"patient_id": str}, keep_default_na=False)
+        if name == "european":
+            assert "semicolon-separated, decimal commas" in r.stderr and "cp1252" in r.stderr
+        if name == "typed_headers":
+            assert r.stderr.count("'Patient ID' → patient_id") == 1
+    for name, got in results.items():
+        pd.testing.assert_frame_equal(got, results["long"], check_exact=name != "workbook", rtol=1e-12,
+                                      obj=name)
+
+
+def test_implausible_stops_then_flags_with_allow(run, tmp_path):
+    from test_prepare import example_frames
+
+    p, s = example_frames()
+    p.loc[0, "liver_mass_g"] = 1.62      # kg typed as g
+    p.loc[1, "age_y"] = 300
+    (tmp_path / "c").mkdir()
+    p.to_csv(tmp_path / "c" / "patients.csv", index=False)
+    s.to_csv(tmp_path / "c" / "scans.csv", index=False)
+    out = tmp_path / "dose.csv"
+    r = run_subprocess(tmp_path / "c", "--out", out)
+    assert r.returncode == 2 and not out.exists() and "Traceback" not in r.stderr
+    assert "1.62 looks like kilograms" in r.stderr and "400–5000 g" in r.stderr and "EX02" in r.stderr
+    r = run(tmp_path / "c", "--out", out, "--allow-implausible")
+    assert r.returncode == 0, r.stderr
+    got = pd.read_csv(out, dtype={"patient_id": str}, keep_default_na=False).set_index("patient_id")
+    assert "looks like kilograms" in got.loc["EX01", "flags"] and "months" in got.loc["EX02", "flags"]
+    assert "implausible" not in got.loc["EX04", "flags"]
+    assert "implausible values allowed" in r.stderr
+
+
+def test_single_table_is_not_a_cohort(run, tmp_path):
+    f = tmp_path / "patients.csv"
+    f.write_text("patient_id\nA\n")
+    r = run(f)
+    assert r.returncode == 2 and "workbook" in r.stderr

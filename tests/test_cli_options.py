@@ -45,3 +45,30 @@ def test_every_bad_option_named(tmp_path):
         dose_settings_from_params(params)
     text = " ".join(str(p) for p in exc.value.problems)
     assert "--mu-per-cm" in text and "--target-gy" in text and "--s-values" in text
+
+
+def test_cohort_from_options_stops_on_implausible_values_unless_allowed(tmp_path, capsys):
+    from conftest import make_tiny_cohort
+
+    from onescan.cli._options import AllowImplausibleOpt, cohort_from_options
+
+    assert AllowImplausibleOpt.__metadata__[0].default == "--allow-implausible"  # typer keeps the name here
+    p, s = make_tiny_cohort()
+    p.loc[1, "age_y"] = 300
+    p.to_csv(tmp_path / "patients.csv", index=False)
+    s.to_csv(tmp_path / "scans.csv", index=False)
+    with pytest.raises(InputError, match="300 looks like months"):
+        cohort_from_options(tmp_path, None, None)
+    c = cohort_from_options(tmp_path, None, None, allow_implausible=True)
+    assert list(c.flags) == ["002"] and "bsa_m2" in c.patients.columns  # derived on the command line
+    err = capsys.readouterr().err
+    assert err.count("bsa_m2 computed") == 1 and "implausible values allowed" in err
+
+
+def test_a_single_csv_is_not_a_cohort(tmp_path):
+    from onescan.cli._options import cohort_from_options
+
+    f = tmp_path / "cohort.csv"
+    f.write_text("patient_id\nA\n")
+    with pytest.raises(InputError, match="sheets patients and scans"):
+        cohort_from_options(f, None, None)

@@ -148,3 +148,103 @@ def test_bad_option_value_is_usage_error(tmp_path):
 def test_help():
     r = run("--help")
     assert r.returncode == 0 and "--patients" in r.stdout and "--for" in r.stdout
+
+
+# --------------------------------------------------------------------------- input as clinics keep it
+
+def test_european_csv_and_workbook(tmp_path, tiny_cohort_frames):
+    p, s = tiny_cohort_frames
+    d = tmp_path / "eu"
+    d.mkdir()
+    p.to_csv(d / "patients.csv", sep=";", decimal=",", index=False)
+    s.to_csv(d / "scans.csv", sep=";", decimal=",", index=False)
+    r = run(d)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("semicolon-separated, decimal commas") == 2  # once per file
+    book = tmp_path / "cohort.xlsx"
+    with pd.ExcelWriter(book) as w:
+        p.to_excel(w, sheet_name="patients", index=False)
+        s.to_excel(w, sheet_name="scans", index=False)
+    r = run(book)
+    assert r.returncode == 0, r.stderr
+    assert f"{book} [patients]" in r.stdout and "valid" in r.stdout
+
+
+def test_missing_patient_id_suggests_and_lists_columns(tmp_path, tiny_cohort_frames):
+    p, s = tiny_cohort_frames
+    d = write_cohort(tmp_path / "c", p.rename(columns={"patient_id": "patientid"}), s)
+    r = run(d)
+    assert r.returncode == 2
+    (line,) = [ln for ln in problem_lines(r.stderr) if "patients.csv" in ln and "'patient_id'" in ln]
+    assert "did you mean 'patientid'?" in line and "columns found: patientid, dosimetric_activity_mci" in line
+
+
+@pytest.mark.parametrize("header", ["patient_id,time_h,region,counts_anterior,counts_anterior",
+                                    "patient_id,time_h,region,counts_anterior, counts_anterior",
+                                    "patient_id,time_h,region,counts_anterior,Counts Anterior"])
+def test_same_name_columns_exit_2(tmp_path, tiny_cohort_frames, header):
+    p, s = tiny_cohort_frames
+    d = write_cohort(tmp_path / "c", p, s)
+    (d / "scans.csv").write_text(header + "\n001,1,liver,5,6\n")
+    r = run(d)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    (line,) = problem_lines(r.stderr)
+    assert "(column D)" in line and "(column E)" in line and "same name" in line
+
+
+def test_implausible_exit_2_and_allowed_listed(tmp_path, tiny_cohort_frames):
+    p, s = tiny_cohort_frames
+    p["ast_pre_u_per_l"] = [-31.0, 35.0, np.nan]
+    d = write_cohort(tmp_path / "c", p, s)
+    r = run(d)
+    assert r.returncode == 2
+    (line,) = problem_lines(r.stderr)
+    assert "patient 001" in line and "-31" in line
+    r = run(d, "--allow-implausible")
+    assert r.returncode == 0, r.stderr
+    assert "flag: patient 001: ast_pre_u_per_l" in r.stdout
+
+
+def _main(monkeypatch, capsys, *args):
+    """The console-script function ``onescan.cli:main`` in this process: (exit code, stdout, stderr)."""
+    from onescan.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["onescan", *map(str, args)])
+    capsys.readouterr()
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def test_validate_for_predict_and_predict_agree_on_a_first_scan_without_whole_body(tmp_path, monkeypatch, capsys):
+    """SPEC §1.3: the first whole-body image is the reference of the first-scan uptake features."""
+    from onescan.studies._simulate import simulate_cohort
+
+    tr, new = simulate_cohort(24, 5), simulate_cohort(3, 6, id_prefix="NEW")
+    keep = ["patient_id", "prescribed_activity_mci", "liver_mass_g", "weight_kg", "age_y"]
+    train = write_cohort(tmp_path / "train", tr.patients[keep], tr.scans)
+    model = tmp_path / "m.skops"
+    code, _, err = _main(monkeypatch, capsys, "train", train, "--out", model, "--selector", "none",
+                         "--interval-folds", "5", "--cv-repeats", "0")
+    assert code == 0, err
+    sc = new.scans
+    first = sc[sc["time_h"] == sc.groupby("patient_id")["time_h"].transform("min")]
+    no_wb = first[~((first["patient_id"] == "NEW0002") & (first["region"] == "whole_body"))]
+    d = write_cohort(tmp_path / "new", new.patients[keep[:1] + keep[2:]], no_wb)
+    v = run(d, "--for", "predict")
+    out = tmp_path / "pred.csv"
+    pr = subprocess.run([sys.executable, "-m", "onescan", "predict", "--model", model, d, "--out", out],
+                        capture_output=True, text=True, timeout=300)
+    assert v.returncode == pr.returncode == 2 and not out.exists()
+    key = "no whole_body row at the first scan time"
+    lines = [ln for ln in problem_lines(v.stderr) if key in ln]
+    assert len(lines) == 1 and "NEW0002" in lines[0]
+    assert lines == [ln for ln in problem_lines(pr.stderr) if key in ln]
+    ok = write_cohort(tmp_path / "ok", new.patients[keep[:1] + keep[2:]], first)
+    assert _main(monkeypatch, capsys, "validate", ok, "--for", "predict")[0] == 0
+    code, _, err = _main(monkeypatch, capsys, "predict", "--model", model, ok, "--out", out)
+    assert code == 0, err

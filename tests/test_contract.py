@@ -312,6 +312,8 @@ def test_boundaries_are_allowed(tiny_cohort_frames):
     s.loc[scan_row(s, "002", 72.0, "spleen"), "fraction_injected"] = 1.5
     s.loc[scan_row(s, "010", 72.0, "spleen"), "fraction_injected"] = 0.0
     assert problems(p, s) == []
+    # the contract's bounds allow age 0; plausibility (SPEC §1.3) does not when it is to stop
+    assert [(q.column, q.patient_id) for q in problems(p, s, allow_implausible=False)] == [("age_y", "001")]
 
 
 def test_infinite_value(tiny_cohort_frames):

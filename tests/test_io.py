@@ -212,3 +212,66 @@ def test_atomic_write_gives_umask_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o644
+
+
+# --------------------------------------------------------------------------- files as clinics save them
+
+def _european(tmp_path, sep=";", encoding="utf-8"):
+    p = tmp_path / "t.csv"
+    text = sep.join(["patient_id", "liver_mass_g", "Größe (cm)"]) + "\n" \
+        + sep.join(["007", "1620,5", "172"]) + "\n" + sep.join(["008", "1380", "160,5"]) + "\n"
+    p.write_bytes(text.encode(encoding))
+    return p
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_separator_decimal_comma_and_encoding_detected(tmp_path, sep, encoding):
+    from onescan.contract._io import read_table_noted
+
+    df, notes = read_table_noted(_european(tmp_path, sep, encoding))
+    assert list(df.columns) == ["patient_id", "liver_mass_g", "Größe (cm)"]
+    assert df["patient_id"].tolist() == ["007", "008"]
+    assert df["liver_mass_g"].tolist() == [1620.5, 1380.0]
+    assert df["Größe (cm)"].tolist() == [172.0, 160.5]
+    said = " ".join(notes)
+    assert ("semicolon" if sep == ";" else "tab") in said and "decimal commas" in said
+    assert ("cp1252" in said) == (encoding == "cp1252")
+
+
+def test_semicolons_with_decimal_points_keep_points(tmp_path):
+    from onescan.contract._io import read_table_noted
+
+    p = tmp_path / "t.csv"
+    p.write_text("patient_id;x;y\nA;1.5;2\nB;1,5;3\n")  # mixed marks: points win, '1,5' stays text
+    df, notes = read_table_noted(p)
+    assert df["x"].tolist() == ["1.5", "1,5"] and "decimal commas" not in " ".join(notes)
+
+
+def test_plain_csv_has_no_notes(tmp_path):
+    from onescan.contract._io import read_table_noted
+
+    p = tmp_path / "t.csv"
+    _frame().to_csv(p, index=False)
+    assert read_table_noted(p)[1] == []
+
+
+@pytest.mark.parametrize("header", ["patient_id,x,x", "patient_id,x, x", "patient_id,x ,x"])
+def test_same_name_columns_are_an_error_naming_both(tmp_path, header):
+    p = tmp_path / "t.csv"
+    p.write_text(header + "\nA,1,2\n")
+    with pytest.raises(InputError) as e:
+        read_table(p)
+    (pr,) = e.value.problems
+    assert "(column B)" in pr.message and "(column C)" in pr.message and "same name" in pr.message
+
+
+def test_workbook_sheet_by_name(tmp_path):
+    p = tmp_path / "c.xlsx"
+    with pd.ExcelWriter(p) as w:
+        pd.DataFrame({"a": [1]}).to_excel(w, sheet_name="other", index=False)
+        pd.DataFrame({"patient_id": [7], "b": [2.5]}).to_excel(w, sheet_name=" Patients ", index=False)
+    df = read_table(p, sheet="patients")
+    assert df["patient_id"].tolist() == ["7"] and df["b"].tolist() == [2.5]
+    with pytest.raises(InputError, match="no sheet named 'scans'.*other"):
+        read_table(p, sheet="scans")

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Mapping, Optional
 
 import typer
 
+from onescan.contract._columns import PLAUSIBLE
 from onescan.contract._errors import InputError, Problem
 from onescan.contract._organs import limiting_organ
 from onescan.dosimetry import FIT_METHODS, MASS_SCALINGS
@@ -40,7 +41,9 @@ __all__ = [
     "DoseDefaults",
     "DOSE_DEFAULTS",
     "DOSE_OPTION_NAMES",
+    "AllowImplausibleOpt",
     "cohort_from_options",
+    "print_notes",
     "dose_settings_from_options",
     "dose_settings_from_params",
 ]
@@ -82,14 +85,22 @@ _LIMITING = limiting_organ()
 
 CohortDirArg = Annotated[Optional[Path], typer.Argument(
     metavar="COHORT_DIR", show_default=False,
-    help="Cohort folder holding patients.* and scans.* (.csv, .xlsx or .parquet). "
-         "Or give --patients and --scans.")]
+    help="Cohort folder holding patients.* and scans.* (.csv, .xlsx or .parquet), or one workbook "
+         "(.xlsx) with sheets patients and scans. Or give --patients and --scans.")]
 PatientsOpt = Annotated[Optional[Path], typer.Option(
     "--patients", metavar="FILE", show_default=False, rich_help_panel=_INPUT,
     help="Patients table (.csv, .xlsx or .parquet), one row per patient.")]
 ScansOpt = Annotated[Optional[Path], typer.Option(
     "--scans", metavar="FILE", show_default=False, rich_help_panel=_INPUT,
     help="Scans table (.csv, .xlsx or .parquet), one row per patient × time × region.")]
+#: ``--allow-implausible``: declare ``allow_implausible: AllowImplausibleOpt = False`` and pass it to
+#: :func:`cohort_from_options`; the cohort's ``flags`` then go into the command's per-patient flags.
+AllowImplausibleOpt = Annotated[bool, typer.Option(
+    "--allow-implausible", rich_help_panel=_INPUT,
+    help="Values outside their plausible range (" + ", ".join(
+        f"{c} {r.low:g}–{r.high:g}" for c, r in PLAUSIBLE.items() if c in (_LIMITING.mass_column, "weight_kg",
+                                                                         "age_y", "time_h"))
+         + ", …) become per-patient flags instead of stopping the command.")]
 OutOpt = Annotated[Optional[Path], typer.Option(
     "--out", "-o", metavar="PATH", help="Where to write the result (format by extension).")]
 
@@ -119,7 +130,8 @@ MaxActivityOpt = Annotated[float, typer.Option(
     help="Maximum manufactured activity; the capped prescription is reported beside the uncapped one.")]
 
 
-def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: Path | None, **load_kwargs):
+def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: Path | None, *,
+                        show_notes: bool = True, **load_kwargs):
     """Resolve COHORT_DIR / ``--patients`` / ``--scans`` and load the cohort.
 
     Either a cohort folder, or both files, or a folder plus one file overriding
@@ -131,9 +143,12 @@ def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: P
         Cohort folder (positional COHORT_DIR).
     patients, scans : pathlib.Path or None
         Table files from ``--patients`` / ``--scans``.
+    show_notes : bool, default True
+        Print the cohort's notes (what was detected while reading) on stderr, once each.
     **load_kwargs
         Passed to :func:`onescan.contract._cohort.load_cohort` (``need_dosimetry``,
-        ``min_liver_points``, ``need_target``, ``need_scans``, ``need_activity``).
+        ``min_liver_points``, ``need_target``, ``need_scans``, ``need_activity``,
+        ``allow_implausible``).
 
     Returns
     -------
@@ -147,6 +162,12 @@ def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: P
     from onescan.contract._cohort import load_cohort
 
     need_scans = load_kwargs.get("need_scans", True)
+    load_kwargs.setdefault("allow_implausible", False)  # implausible values stop a command by default
+    load_kwargs.setdefault("derive_bsa", True)  # bsa_m2 from height and weight when absent (said in a note)
+    if cohort_dir is not None and not cohort_dir.is_dir() and cohort_dir.suffix.lower() in (".csv", ".parquet"):
+        raise InputError(Problem(str(cohort_dir), "a single table is not a cohort: give a cohort folder, one "
+                                                  "workbook (.xlsx) with sheets patients and scans, or "
+                                                  "--patients FILE --scans FILE"))
     if cohort_dir is None:
         missing = []
         if patients is None:
@@ -155,9 +176,36 @@ def cohort_from_options(cohort_dir: Path | None, patients: Path | None, scans: P
             missing.append("--scans FILE")
         if missing:
             raise InputError(Problem(
-                "command line", "no input: give a cohort folder (COHORT_DIR holding patients.* and scans.*) "
+                "command line", "no input: give a cohort folder (COHORT_DIR holding patients.* and scans.*, or one "
+                                "workbook with sheets patients and scans) "
                                 "or both --patients FILE and --scans FILE (missing: " + ", ".join(missing) + ")"))
-    return load_cohort(patients=patients, scans=scans, folder=cohort_dir, **load_kwargs)
+    try:
+        cohort = load_cohort(patients=patients, scans=scans, folder=cohort_dir, **load_kwargs)
+    except InputError as exc:
+        _print_lines([f"note: {n}" for n in dict.fromkeys(getattr(exc, "notes", []))])
+        raise
+    if show_notes:
+        print_notes(cohort)
+    return cohort
+
+
+def _print_lines(lines, console=None) -> None:
+    from rich.console import Console
+
+    console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+    for line in lines:
+        console.print(line, markup=False)
+
+
+def print_notes(cohort, console=None) -> None:
+    """What was detected while reading the cohort (separator, renamed headers, session form,
+    derived columns, implausible values let through), once each, on ``console`` (default stderr)."""
+    lines = [f"note: {note}" for note in dict.fromkeys(cohort.notes)]
+    n = len(cohort.flags)
+    if n:
+        lines.append(f"note: implausible values allowed (--allow-implausible) for {n} patient"
+                     f"{'s' if n != 1 else ''}; see the flags")
+    _print_lines(lines, console)
 
 
 def dose_settings_from_options(fit=DOSE_DEFAULTS.fit, mass_scaling=DOSE_DEFAULTS.mass_scaling,
@@ -253,15 +301,11 @@ def collect(problems: list, fn, *args, **kwargs):
 
 
 def patient_columns(cohort_dir: Path | None, patients: Path | None) -> list[str]:
-    """Column names of the patients table, or [] if it cannot be read (load_cohort reports why)."""
-    from onescan.contract._io import find_cohort_files, read_table
+    """Column names of the patients table (headers folded as the cohort reads them), or [] if
+    it cannot be read (load_cohort reports why)."""
+    from onescan.contract._prepare import patient_columns as _columns
 
-    try:
-        path = patients if patients is not None else (
-            find_cohort_files(cohort_dir, require_scans=False)[0] if cohort_dir is not None else None)
-        return [] if path is None else list(read_table(path).columns)
-    except InputError:
-        return []
+    return _columns(cohort_dir, patients)
 
 
 def pipeline_settings_from_options(**kw):

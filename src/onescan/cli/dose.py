@@ -14,6 +14,7 @@ from onescan.contract._organs import limiting_organ
 from ._app import app
 from ._options import fmt_number as _fmt
 from ._options import (
+    AllowImplausibleOpt,
     collect as _collect,
     DOSE_DEFAULTS,
     CohortDirArg,
@@ -82,6 +83,17 @@ def _summary(result: pd.DataFrame, settings, console: Console, out: Path | None)
     console.print(_patient_table(result))
 
 
+def with_input_flags(result: pd.DataFrame, cohort) -> pd.DataFrame:
+    """``result`` with each patient's input flags (implausible values allowed) added to ``flags``."""
+    if not cohort.flags:
+        return result
+    out = result.copy()
+    extra = out["patient_id"].map(lambda p: cohort.flags_for(p)).fillna("")
+    out["flags"] = [";".join(x for x in (a, "implausible input: " + b if b else "") if x)
+                    for a, b in zip(out["flags"].fillna("").astype(str), extra)]
+    return out
+
+
 @app.command("dose")
 def dose(
     cohort_dir: CohortDirArg = None,
@@ -94,6 +106,7 @@ def dose(
     mu_per_cm: MuPerCmOpt = DOSE_DEFAULTS.mu_per_cm,
     target_gy: TargetGyOpt = DOSE_DEFAULTS.target_gy,
     max_activity_mci: MaxActivityOpt = DOSE_DEFAULTS.max_activity_mci,
+    allow_implausible: AllowImplausibleOpt = False,
 ) -> None:
     """Reference MIRD liver dosimetry: TIAC, dose per mCi and the activity for the target dose.
 
@@ -109,7 +122,8 @@ def dose(
                                           "accepted: .csv, .xlsx, .parquet"))
     if out is not None and out.exists() and out.is_dir():
         problems.append(Problem(str(out), "--out is a folder; give a file name such as dose.csv"))
-    cohort = _collect(problems, cohort_from_options, cohort_dir, patients, scans)
+    cohort = _collect(problems, cohort_from_options, cohort_dir, patients, scans,
+                      allow_implausible=allow_implausible)
     if problems:
         raise InputError(problems)
 
@@ -117,6 +131,7 @@ def dose(
     console = Console(stderr=out is None, highlight=False)
     with console.status(f"dosimetry of {len(cohort.patients)} patients…"):
         result = compute_dose(cohort.patients, cohort.scans, settings)
+    result = with_input_flags(result, cohort)
     if out is not None:
         write_table(result, out)
         _summary(result, settings, console, out)

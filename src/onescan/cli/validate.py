@@ -14,7 +14,7 @@ from rich.table import Table
 from onescan.contract._organs import limiting_organ
 from ._app import app
 from ._options import patient_columns as _patient_columns
-from ._options import CohortDirArg, PatientsOpt, ScansOpt, cohort_from_options
+from ._options import AllowImplausibleOpt, CohortDirArg, PatientsOpt, ScansOpt, cohort_from_options, print_notes
 
 
 class Purpose(str, Enum):
@@ -77,22 +77,26 @@ def validate(
     patients: PatientsOpt = None,
     scans: ScansOpt = None,
     purpose: PurposeOpt = Purpose.dose,
+    allow_implausible: AllowImplausibleOpt = False,
 ) -> None:
     """Check a cohort (patients + scans tables) against the data contract.
 
     Prints a summary and "valid" (exit 0), or every problem with its file, row,
-    patient and column (exit 2).
+    patient and column (exit 2). Values outside their plausible range stop it too, unless
+    --allow-implausible, which lists them per patient instead.
     """
     from onescan.contract._cohort import rules_for
 
     cols = _patient_columns(cohort_dir, patients) if purpose is Purpose.train else ()
     rules = rules_for(purpose.value, cols)
-    cohort = cohort_from_options(cohort_dir, patients, scans, **rules)
+    cohort = cohort_from_options(cohort_dir, patients, scans, allow_implausible=allow_implausible,
+                                 show_notes=False, **rules)
     s = cohort_summary(cohort)
 
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"patients: {cohort.sources['patients']}", markup=False)
     console.print(f"scans:    {cohort.sources['scans']}", markup=False)
+    print_notes(cohort, console)  # part of the report: on stdout
     table = Table(title=f"cohort summary (rules: {purpose.value})", show_header=False, box=None)
     table.add_column("what", style="bold")
     table.add_column("value")
@@ -117,5 +121,9 @@ def validate(
         table.add_row("largest missing shares", ", ".join(f"{c} {v:.0%}" for c, v in worst))
     else:
         table.add_row("columns with gaps", "0")
+    table.add_row("flagged as implausible (allowed)", str(len(cohort.flags)))
     console.print(table)
+    for pid, flags in cohort.flags.items():
+        for flag in flags:
+            console.print(f"  flag: patient {pid}: {flag}", markup=False)
     console.print("[bold green]valid[/]")

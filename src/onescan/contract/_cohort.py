@@ -23,16 +23,17 @@ cross-table checks of the scans in plain pandas), the canonical form in
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
 from onescan.contract._columns import UNIT_FAMILIES, families_required_by
-from onescan.contract._errors import InputError, Problem
-from onescan.contract._io import find_cohort_files, read_table
+from onescan.contract._errors import InputError
 from onescan.contract._normalise import empty_scans, normalise_patients, normalise_scans, sort_scans
+from onescan.contract._plausible import implausible_values, problems_to_flags
+from onescan.contract._prepare import derive_bsa as mosteller_bsa
+from onescan.contract._prepare import prepare_tables, read_cohort_tables, source_rows
+from onescan.contract._session import INFUSION_END_DATETIME, ROW_COLUMN
 from onescan.contract._problems import MAX_PROBLEMS_PER_RULE
 from onescan.contract._validate import validate_cohort
 
@@ -64,11 +65,23 @@ class Cohort:
         scans were not needed.
     sources : dict of str to str
         ``{"patients": path-or-label, "scans": path-or-label}``.
+    notes : list of str
+        What was detected while reading (separator, decimal comma, encoding, renamed headers,
+        session form, date-times, derived columns), one sentence each, to report once.
+    flags : dict of str to list of str
+        Patient id → implausible values let through by ``allow_implausible`` (SPEC §1.3).
     """
 
     patients: pd.DataFrame
     scans: pd.DataFrame
     sources: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    flags: dict[str, list[str]] = field(default_factory=dict)
+
+    def flags_for(self, patient_id) -> str:
+        """The patient's input flags (implausible values allowed with ``--allow-implausible``),
+        ``"; "``-separated, ``""`` when none."""
+        return "; ".join(self.flags.get(str(patient_id), []))
 
     @property
     def patient_ids(self) -> list[str]:
@@ -130,19 +143,10 @@ def rules_for(purpose: str, patient_columns=()) -> dict:
     return _PURPOSE_RULES[purpose]({str(c).strip() for c in patient_columns})
 
 
-def _resolve(src, label_default: str) -> tuple[pd.DataFrame | None, str]:
-    """A table given as None, a DataFrame (copied) or a path (read), and its label."""
-    if src is None:
-        return None, label_default
-    if isinstance(src, pd.DataFrame):
-        return src.copy(), label_default
-    p = Path(os.fspath(src))
-    return read_table(p), str(p)
-
-
 def load_cohort(patients=None, scans=None, folder=None, *, need_dosimetry: bool = True,
                 min_liver_points: int = 2, need_target: bool = False, need_scans: bool = True,
-                need_activity: bool | None = None) -> Cohort:
+                need_activity: bool | None = None, allow_implausible: bool = True,
+                derive_bsa: bool = False) -> Cohort:
     """Read, validate and normalise a cohort (SPEC §1).
 
     Parameters
@@ -151,10 +155,11 @@ def load_cohort(patients=None, scans=None, folder=None, *, need_dosimetry: bool 
         Patients table (.csv/.xlsx/.parquet) or a DataFrame (labelled ``<patients>``
         in messages).
     scans : path-like or pandas.DataFrame, optional
-        Scans table or DataFrame (labelled ``<scans>``).
+        Scans table or DataFrame (labelled ``<scans>``), long or session form (SPEC §1.2).
     folder : path-like, optional
-        Cohort folder holding ``patients.*`` and ``scans.*``; used for whichever of
-        ``patients``/``scans`` is not given.
+        Cohort folder holding ``patients.*`` and ``scans.*``, or one workbook (.xlsx) with
+        sheets ``patients`` and ``scans``; used for whichever of ``patients``/``scans`` is
+        not given.
     need_dosimetry : bool, default True
         Require what the reference dosimetry needs (see :func:`validate_cohort`).
     min_liver_points : int, default 2
@@ -167,64 +172,51 @@ def load_cohort(patients=None, scans=None, folder=None, *, need_dosimetry: bool 
         empty canonical frame.
     need_activity : bool or None, default None
         Require the dosimetric activity; None means ``need_dosimetry``.
+    allow_implausible : bool, default True
+        Implausible values (SPEC §1.3) are per-patient flags (``Cohort.flags``); False makes
+        them problems (the command line's default: see
+        :func:`onescan.cli._options.cohort_from_options`, ``--allow-implausible``).
+    derive_bsa : bool, default False
+        Without a ``bsa_m2`` column, add it from ``height_cm`` and ``weight_kg`` (Mosteller),
+        with a note (the command line's default).
 
     Returns
     -------
     Cohort
-        Canonical tables (see module doc) and their sources.
+        Canonical tables (see module doc), their sources, notes and flags.
 
     Raises
     ------
     InputError
         With every problem found (files missing or unreadable, or any data-contract
-        violation).
+        violation, implausible values unless allowed).
     """
-    pat_df, scan_df, P, S = _read_sources(patients, scans, folder, need_scans=need_scans)
+    pat_df, scan_df, P, S, from_file, notes = read_cohort_tables(patients, scans, folder, need_scans=need_scans)
+    pat_df, scan_df, more = prepare_tables(pat_df, scan_df, P, S, from_file)
+    notes += more
     problems = validate_cohort(pat_df, scan_df, patients_label=P, scans_label=S,
                                need_dosimetry=need_dosimetry, min_liver_points=min_liver_points,
                                need_target=need_target, need_activity=need_activity, need_scans=need_scans)
+    doubtful = implausible_values(pat_df.reset_index(drop=True),
+                                  None if scan_df is None else scan_df.reset_index(drop=True), P, S)
+    if not allow_implausible:
+        problems += doubtful
+    problems = source_rows(problems, scan_df, S)
     if problems:
         logger.info("cohort validation failed with %d problems", len(problems))
-        raise InputError(problems)
-    pats = normalise_patients(pat_df)
+        exc = InputError(problems)
+        exc.notes = notes  # what was detected while reading helps reading the problems
+        raise exc
+    # the infusion's date-time only turns scan date-times into hours: it is not a patient feature
+    pats, note = normalise_patients(pat_df.drop(columns=[INFUSION_END_DATETIME], errors="ignore")), None
+    if derive_bsa:
+        pats, note = mosteller_bsa(pats)
+    notes += [note] if note else []
     if scan_df is None or len(scan_df.columns) == 0:
         scs = empty_scans()
     else:
-        scs = sort_scans(normalise_scans(scan_df), list(pats["patient_id"]))
+        scs = sort_scans(normalise_scans(scan_df.drop(columns=[ROW_COLUMN], errors="ignore")),
+                         list(pats["patient_id"]))
+    flags = problems_to_flags(source_rows(doubtful, scan_df, S)) if allow_implausible else {}
     logger.debug("loaded cohort: %d patients, %d scan rows", len(pats), len(scs))
-    return Cohort(patients=pats, scans=scs, sources={"patients": P, "scans": S})
-
-
-def _read_sources(patients, scans, folder, *, need_scans: bool):
-    """The two tables as read and their labels; InputError listing every file problem."""
-    problems: list[Problem] = []
-    if folder is not None and (patients is None or scans is None):
-        try:
-            fp, fs = find_cohort_files(folder, require_scans=need_scans and scans is None)
-        except InputError as exc:
-            fp = fs = None
-            problems.extend(exc.problems)
-        if patients is None:
-            patients = fp
-        if scans is None:
-            scans = fs
-    if patients is None and not problems:
-        problems.append(Problem("<patients>", "no patients table given (give a cohort folder or a patients file)"))
-    if scans is None and need_scans and not problems:
-        problems.append(Problem("<scans>", "no scans table given (give a cohort folder or a scans file)"))
-    pat_df = scan_df = None
-    P, S = "<patients>", "<scans>"
-    for which in ("patients", "scans"):
-        src = patients if which == "patients" else scans
-        try:
-            df, label = _resolve(src, f"<{which}>")
-        except InputError as exc:
-            problems.extend(exc.problems)
-            continue
-        if which == "patients":
-            pat_df, P = df, label
-        else:
-            scan_df, S = df, label
-    if problems:
-        raise InputError(problems)
-    return pat_df, scan_df, P, S
+    return Cohort(patients=pats, scans=scs, sources={"patients": P, "scans": S}, notes=notes, flags=flags)

@@ -40,6 +40,12 @@ __all__ = [
     "families_required_by",
     "time_point_region",
     "time_point_label",
+    "Plausible",
+    "PLAUSIBLE",
+    "FIRST_SCAN_ORGAN_TO_WB_MAX",
+    "FIRST_WB_SCAN_MAX_H",
+    "LAST_SCAN_MIN_H",
+    "LAB_UNIT_PATTERN",
 ]
 
 @dataclass(frozen=True)
@@ -232,3 +238,79 @@ def time_point_region() -> str:
 def time_point_label() -> str:
     """Words for that region's time points in the messages (the dose-limiting organ's label)."""
     return limiting_organ().label
+
+
+# --------------------------------------------------------------------------- plausibility (SPEC §1.3)
+
+
+@dataclass(frozen=True)
+class Plausible:
+    """The range a valid number must also fall in to be believable (SPEC §1.3).
+
+    Attributes
+    ----------
+    low, high : float
+        Plausible range, in the column's unit (inclusive).
+    unit : str
+        The column's unit, for the message.
+    reason : str
+        Why the range is what it is.
+    hints : tuple of (float, str)
+        ``(factor, words)``: when ``value × factor`` falls in the range, the value was
+        probably typed in another unit (``(1000, "kilograms")`` for a mass in g).
+    """
+
+    low: float
+    high: float
+    unit: str
+    reason: str
+    hints: tuple[tuple[float, str], ...] = ()
+
+    def hint(self, value: float) -> str:
+        """``" (… looks like kilograms)"`` for the first unit whose conversion is plausible, else ``""``."""
+        for factor, words in self.hints:
+            if self.low <= value * factor <= self.high:
+                return f" ({value:g} looks like {words})"
+        return ""
+
+
+def _plausible_table() -> dict[str, Plausible]:
+    """Plausible ranges of the patients and scans columns; the organ mass is the dose-limiting
+    organ's (its columns from the organ registry)."""
+    o = limiting_organ()
+    mass = Plausible(400.0, 5000.0, "g", f"adult {o.label} on CT, hepatomegaly included", ((1000.0, "kilograms"),))
+    rho = o.density_g_per_ml
+    return {
+        o.mass_column: mass,
+        o.volume_column: Plausible(mass.low / rho, mass.high / rho, "ml", mass.reason, ((1000.0, "litres"),)),
+        "weight_kg": Plausible(30.0, 250.0, "kg", "adult body weight",
+                               ((1 / 2.20462, "pounds"), (1e-3, "grams"))),
+        "height_cm": Plausible(120.0, 230.0, "cm", "adult height", ((100.0, "metres"), (2.54, "inches"))),
+        "age_y": Plausible(18.0, 110.0, "y", "adult patients", ((1 / 12, "months"), (1 / 365.25, "days"))),
+        "dosimetric_activity_mci": Plausible(1.0, 100.0, "mCi", "a dosimetric (tracer) infusion is about 5–20 mCi",
+                                             ((1 / MBQ_PER_MCI, "MBq"), (1000.0, "Ci"))),
+        "dosimetric_activity_mbq": Plausible(MBQ_PER_MCI, 100.0 * MBQ_PER_MCI, "MBq",
+                                             "a dosimetric (tracer) infusion is about 185–740 MBq",
+                                             ((MBQ_PER_MCI, "mCi"), (1000.0, "GBq"))),
+        "time_h": Plausible(0.0, 720.0, "h", "planar dosimetry follows I-131 over days, within 30 days",
+                            ((1 / 60, "minutes"),)),
+    }
+
+
+#: Plausible range per column (SPEC §1.3): outside it the command stops (exit 2) unless
+#: ``--allow-implausible`` turns it into a per-patient flag.
+PLAUSIBLE: dict[str, Plausible] = _plausible_table()
+
+#: An organ's first-scan count rate (geometric mean of the net count rates) above this multiple
+#: of the whole body's at the same time is impossible: the whole body holds every organ.
+#: 5% leaves room for counting noise and ROI overlap.
+FIRST_SCAN_ORGAN_TO_WB_MAX: float = 1.05
+#: The first whole-body scan is the reference for the administered activity and must be taken
+#: before the patient voids: later than this (h) after the infusion is implausible.
+FIRST_WB_SCAN_MAX_H: float = 6.0
+#: A patient with several scan times whose last scan is earlier than this (h) most likely has
+#: times typed in days: antibody kinetics are followed over several days.
+LAST_SCAN_MIN_H: float = 12.0
+#: Unknown patients columns whose unit suffix is a concentration, a cell count or a share
+#: (``ast_u_per_l_pre``, ``neutrophils_1e9_per_l``, ``blasts_pct``) are lab values: never negative.
+LAB_UNIT_PATTERN: str = r"_per_(?:l|dl|ml|ul)(?:_|$)|_pct(?:_|$)"

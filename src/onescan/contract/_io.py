@@ -9,9 +9,12 @@ half-written file nor clobbers an existing one.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -22,6 +25,9 @@ from onescan.contract._errors import InputError, Problem
 __all__ = [
     "SUPPORTED_EXTENSIONS",
     "read_table",
+    "read_table_noted",
+    "read_csv_dialect",
+    "workbook_sheets",
     "write_table",
     "atomic_write_text",
     "atomic_write_bytes",
@@ -59,29 +65,48 @@ def _accepted() -> str:
     return ", ".join(SUPPORTED_EXTENSIONS)
 
 
-def read_table(path: str | os.PathLike) -> pd.DataFrame:
+def read_table(path: str | os.PathLike, sheet: str | None = None) -> pd.DataFrame:
     """Read a CSV, XLSX or Parquet table, chosen by file extension.
 
     ``patient_id`` is always read as text, so ``"007"`` stays ``"007"``. Empty
     cells become missing values; no other type coercion happens here (the data
     contract checks and converts the columns: :mod:`onescan.contract._validate`,
-    :mod:`onescan.contract._normalise`).
+    :mod:`onescan.contract._normalise`). A CSV file's separator (``,``, ``;`` or tab),
+    decimal comma and encoding (UTF-8 with or without BOM, else cp1252) are detected
+    (see :func:`read_table_noted`, which also returns what was detected).
 
     Parameters
     ----------
     path : str or path-like
         File to read (``.csv``, ``.xlsx`` or ``.parquet``, case-insensitive).
+    sheet : str or None
+        Worksheet of a workbook (matched ignoring case and blanks); None: the first sheet.
 
     Returns
     -------
     pandas.DataFrame
-        The table with a default ``RangeIndex``.
+        The table with a default ``RangeIndex``; headers stripped of blanks.
 
     Raises
     ------
     InputError
-        If the extension is not supported, the file does not exist, or it cannot
-        be parsed as a table.
+        If the extension is not supported, the file does not exist, it cannot be parsed
+        as a table, or two of its headers are the same name.
+    """
+    df, notes = read_table_noted(path, sheet=sheet)
+    for note in notes:
+        logger.info("%s", note)
+    return df
+
+
+def read_table_noted(path: str | os.PathLike, sheet: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`read_table`, and the notes on what was detected (separator, decimal comma, encoding).
+
+    Returns
+    -------
+    (pandas.DataFrame, list of str)
+        The table and one sentence per detection that differs from a plain UTF-8,
+        comma-separated file with decimal points.
     """
     p = Path(path)
     fmt = table_format(p)
@@ -92,41 +117,147 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise InputError(Problem(str(p), "file not found"))
     if not p.is_file():
         raise InputError(Problem(str(p), "not a file"))
+    notes: list[str] = []
     try:
         if fmt == "csv":
-            df = _read_csv(p)
+            df, header, notes = read_csv_dialect(p)
         elif fmt == "xlsx":
-            header = pd.read_excel(p, nrows=0, engine="openpyxl").columns
-            df = pd.read_excel(p, dtype=_text_dtypes(header), engine="openpyxl")
+            df, header = _read_xlsx(p, sheet)
         else:
             df = pd.read_parquet(p)
+            header = list(df.columns)
+    except InputError:
+        raise
     except Exception as exc:  # any parser failure (ParserError, BadZipFile, ArrowInvalid, ...) = unreadable
         raise InputError(Problem(str(p), f"cannot read this {fmt} file: {type(exc).__name__}: {exc}")) from exc
-    df.columns = [str(c).strip() for c in df.columns]
+    header = [str(c).strip() for c in header]
+    _same_name_problems(header, str(p) if sheet is None else f"{p} [{sheet}]")
+    df.columns = header
     for c in TEXT_COLUMNS:
         if c in df.columns:
             df[c] = _as_text(df[c])
     df = df.reset_index(drop=True)
     logger.debug("read %s: %d rows x %d columns", p.name, len(df), df.shape[1])
-    return df
+    return df, notes
 
 
-def _read_csv(p: Path) -> pd.DataFrame:
-    """CSV as UTF-8 (BOM allowed); files exported by Windows spreadsheets fall back to cp1252."""
-    def read(encoding: str) -> pd.DataFrame:
-        header = pd.read_csv(p, nrows=0, skipinitialspace=True, encoding=encoding).columns
-        return pd.read_csv(p, dtype=_text_dtypes(header), skipinitialspace=True, encoding=encoding)
+def _same_name_problems(header: list[str], label: str) -> None:
+    """InputError naming every group of headers that are the same name (after trimming blanks)."""
+    seen: dict[str, list[int]] = {}
+    for k, h in enumerate(header):
+        seen.setdefault(h, []).append(k)
+    problems = [Problem(label, "columns " + " and ".join(f"{h!r} (column {_letter(k)})" for k in ks)
+                        + " are the same name: keep one", column=h)
+                for h, ks in seen.items() if len(ks) > 1]
+    if problems:
+        raise InputError(problems)
 
+
+def _letter(k: int) -> str:
+    """Spreadsheet column letter of 0-based position ``k`` (0 → A, 26 → AA)."""
+    s = ""
+    k += 1
+    while k:
+        k, r = divmod(k - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def workbook_sheets(path: str | os.PathLike) -> list[str]:
+    """Names of the worksheets of an XLSX workbook, in order."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
     try:
-        return read("utf-8")
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
+def _read_xlsx(p: Path, sheet: str | None) -> tuple[pd.DataFrame, list]:
+    """A worksheet (by name, ignoring case and blanks; else the first) and its raw header."""
+    name = 0
+    if sheet is not None:
+        names = {s.strip().lower(): s for s in workbook_sheets(p)}
+        if sheet.strip().lower() not in names:
+            raise InputError(Problem(str(p), f"no sheet named {sheet!r} (sheets found: "
+                                             + ", ".join(names.values()) + ")"))
+        name = names[sheet.strip().lower()]
+    raw = pd.read_excel(p, sheet_name=name, header=None, nrows=1, engine="openpyxl")
+    header = [("" if v is None or (isinstance(v, float) and v != v) else v) for v in raw.iloc[0].tolist()] \
+        if len(raw) else []
+    df = pd.read_excel(p, sheet_name=name, dtype=_text_dtypes_by_position(header), engine="openpyxl")
+    if len(header) != df.shape[1]:
+        header = list(df.columns)
+    return df, header
+
+
+#: Candidate CSV separators, in the order a tie is broken.
+CSV_SEPARATORS: tuple[str, ...] = (",", ";", "\t")
+_SEP_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+_COMMA_DECIMAL = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+_POINT_DECIMAL = re.compile(r"^\s*[-+]?\d*\.\d+(?:[eE][-+]?\d+)?\s*$")
+
+
+def read_csv_dialect(p: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """A CSV file as clinics save it: encoding, separator and decimal mark detected.
+
+    UTF-8 (with or without BOM) is tried first, then cp1252 (Windows spreadsheets). The
+    separator is the candidate of :data:`CSV_SEPARATORS` found most often in the header
+    line (outside quotes). With ``;`` or tab separators, cells like ``1,62`` mean decimal
+    commas when no cell has a decimal point.
+
+    Returns
+    -------
+    (pandas.DataFrame, list of str, list of str)
+        The table (identifier columns as text), the header as written (duplicates kept),
+        and the notes on what was detected.
+    """
+    data = p.read_bytes()
+    notes: list[str] = []
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        logger.info("%s is not UTF-8; reading it as cp1252 (Windows)", p.name)
-        return read("cp1252")
+        text = data.decode("cp1252", errors="replace")
+        notes.append(f"{p.name}: not UTF-8; read as cp1252 (Windows)")
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    counts = {s: _count_outside_quotes(first, s) for s in CSV_SEPARATORS}
+    sep = max(CSV_SEPARATORS, key=lambda s: (counts[s], -CSV_SEPARATORS.index(s)))
+    if counts[sep] == 0:
+        sep = ","
+    header = next(csv.reader([first], delimiter=sep, skipinitialspace=True), []) if first else []
+    decimal = "."
+    if sep != ",":
+        cells = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, skipinitialspace=True, keep_default_na=False)
+        values = [v for col in cells.columns for v in cells[col].tolist()]
+        n_comma = sum(bool(_COMMA_DECIMAL.match(v)) for v in values)
+        n_point = sum(bool(_POINT_DECIMAL.match(v)) for v in values)
+        if n_comma and not n_point:
+            decimal = ","
+    if sep != "," or decimal != ".":
+        notes.append(f"{p.name}: {_SEP_NAMES[sep]}-separated"
+                     + (", decimal commas (1,5 = 1.5)" if decimal == "," else ""))
+    df = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, skipinitialspace=True,
+                     dtype=_text_dtypes_by_position(header))
+    return df, header, notes
 
 
-def _text_dtypes(header) -> dict:
-    """dtype mapping reading the identifier columns (matched after stripping blanks) as text."""
-    return {c: "string" for c in header if str(c).strip() in TEXT_COLUMNS}
+def _count_outside_quotes(line: str, sep: str) -> int:
+    n, quoted = 0, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            n += 1
+    return n
+
+
+def _text_dtypes_by_position(header) -> dict:
+    """dtype mapping (by column position) reading the identifier columns as text; a header is
+    an identifier after stripping blanks and folding (``Patient ID``)."""
+    from onescan.contract._headers import fold_header
+
+    return {k: "string" for k, c in enumerate(header) if fold_header(c) in TEXT_COLUMNS}
 
 
 def _as_text(s: pd.Series) -> pd.Series:

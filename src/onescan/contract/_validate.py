@@ -17,6 +17,7 @@ from onescan.contract._cells import fmt_value, is_missing, patient_at, sheet_row
 from onescan.contract._column_checks import id_problems, numeric_problems, numeric_text_columns
 from onescan.contract._columns import FAMILIES, PATIENT_NUMERIC_RULES, PATIENT_SPECS, SEX_CODES, UnitFamily
 from onescan.contract._errors import Problem
+from onescan.contract._headers import columns_found, did_you_mean
 from onescan.contract._problems import MAX_PROBLEMS_PER_RULE, ProblemCollector
 from onescan.contract._validate_scans import check_scans
 
@@ -96,8 +97,9 @@ def check_patients(pat: pd.DataFrame, label: str, probs: ProblemCollector, needs
     """
     has_pid = "patient_id" in pat.columns
     if not has_pid:
-        probs.add("p:missing-col", Problem(label, "missing required column (accepted: patient_id)",
-                                           column="patient_id"))
+        probs.add("p:missing-col", Problem(label, "missing required column (accepted: patient_id)"
+                                           + did_you_mean("patient_id", pat.columns) + "; "
+                                           + columns_found(pat.columns), column="patient_id"))
     if len(pat) == 0:
         probs.add("p:empty", Problem(label, "the patients table has no rows"))
     if has_pid:
@@ -121,7 +123,7 @@ def _family_problems(pat: pd.DataFrame, fam: UnitFamily, required: bool, label: 
         if required:
             probs.add(f"p:unit:{fam.name}",
                       Problem(label, f"missing {fam.name}: give one of the columns " + " or ".join(units)
-                              + fam.hint, column=fam.canonical))
+                              + fam.hint + _closest(units, pat.columns), column=fam.canonical))
         return
     conv = {c: to_float(pat[c]) * f for c, f in units.items() if c in present}
     if len(present) == 2:
@@ -143,6 +145,15 @@ def _family_problems(pat: pd.DataFrame, fam: UnitFamily, required: bool, label: 
             probs.add(f"p:unit-missing-value:{fam.name}",
                       Problem(label, f"no {fam.name} value (needed; columns " + " or ".join(present) + ")",
                               row=sheet_row(i), column=present[0], patient_id=patient_at(pat, i)))
+
+
+def _closest(wanted, found) -> str:
+    """The first "did you mean" of any of the ``wanted`` names among the columns ``found``."""
+    for w in wanted:
+        hint = did_you_mean(w, found)
+        if hint:
+            return hint
+    return ""
 
 
 def _sex_problems(pat: pd.DataFrame, label: str, probs: ProblemCollector) -> None:
