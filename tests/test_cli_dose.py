@@ -256,3 +256,33 @@ def test_single_table_is_not_a_cohort(run, tmp_path):
     f.write_text("patient_id\nA\n")
     r = run(f)
     assert r.returncode == 2 and "workbook" in r.stderr
+
+
+def test_dose_organs_limits_and_uncertainty_options(tmp_path):
+    """--organs, --limit and --uncertainty reach the dosimetry: organ columns, limiting organ, u_rel."""
+    import pandas as pd
+
+    from onescan.studies.simulate import default_cohort_paths
+
+    patients, scans = default_cohort_paths()
+    out = tmp_path / "dose.csv"
+    r = subprocess.run([sys.executable, "-m", "onescan", "dose", "--patients", str(patients), "--scans", str(scans),
+                        "--organs", "all", "--limit", "marrow=20", "--uncertainty", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    d = pd.read_csv(out)
+    for col in ("spleen_dose_gy", "marrow_dose_gy", "total_body_dose_gy", "prescribed_activity_capped_gbq",
+                "prescribed_activity_u_rel", "limiting_organ"):
+        assert col in d.columns
+    assert set(d["limiting_organ"].dropna()) <= {"liver", "marrow"}
+    assert (d["marrow_dose_gy"] <= 20 * (1 + 1e-9)).all()
+    assert (d["prescribed_activity_u_rel"] > 0).all()
+
+
+def test_dose_bad_organ_options_exit_2_and_write_nothing(tmp_path):
+    out = tmp_path / "dose.csv"
+    r = subprocess.run([sys.executable, "-m", "onescan", "dose", str(tmp_path / "missing"), "--limit", "marrow",
+                        "--organs", "kidneyz", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2
+    assert "--limit" in r.stderr and "--organs" in r.stderr
+    assert not out.exists()

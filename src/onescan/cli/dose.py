@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Optional
 
 import numpy as np
+import typer
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -32,6 +34,48 @@ from ._options import (
 )
 
 _MAX_ROWS_SHOWN = 15
+_ORGANS = "Organs and uncertainty"
+
+OrgansOpt = Annotated[Optional[str], typer.Option(
+    "--organs", metavar="LIST", show_default=False, rich_help_panel=_ORGANS,
+    help="Organs to dose besides the dose-limiting one: comma-separated keys of the organ registry "
+         "(spleen,kidneys,lungs,marrow,total_body) or 'all' (every organ imaged in the scans). Adds "
+         "<organ>_tiac_h, <organ>_dose_gy_per_mci and <organ>_dose_gy (Gy at the capped activity).")]
+LimitOpt = Annotated[Optional[list[str]], typer.Option(
+    "--limit", metavar="ORGAN=GY", show_default=False, rich_help_panel=_ORGANS,
+    help="Organ dose limit in Gy, repeatable (e.g. --limit marrow=20): the prescription is the smallest "
+         "activity that reaches any limit, and limiting_organ names it.")]
+UncertaintyOpt = Annotated[bool, typer.Option(
+    "--uncertainty/--no-uncertainty", rich_help_panel=_ORGANS,
+    help="Add relative standard uncertainties (k=1) *_u_rel of TIAC, dose per activity and prescribed "
+         "activity, propagated from Poisson counts, the fit and the organ mass (SPEC §2.6).")]
+MassUncertaintyOpt = Annotated[Optional[float], typer.Option(
+    "--mass-uncertainty", metavar="FRACTION", show_default=False, rich_help_panel=_ORGANS,
+    help="Relative standard uncertainty (k=1) of CT organ masses for the *_u_rel columns "
+         "[default: 0.05, CT volumetry, Hori et al., Liver Transpl 2011].")]
+
+
+def _organ_options(organs: str | None, limit: list[str] | None, uncertainty: bool,
+                   mass_uncertainty: float | None) -> tuple[dict, list[Problem]]:
+    """The ``DoseSettings`` fields of the organ and uncertainty options, and the problems found."""
+    problems: list[Problem] = []
+    extra: dict = {"uncertainty": uncertainty}
+    if organs:
+        extra["extra_organs"] = organs.strip()
+    if mass_uncertainty is not None:
+        extra["mass_uncertainty"] = mass_uncertainty
+    pairs = []
+    for item in limit or []:
+        key, sep, gy = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError(item)
+            pairs.append((key.strip(), float(gy)))
+        except ValueError:
+            problems.append(Problem("--limit", f"{item!r} is not ORGAN=GY (e.g. marrow=20)"))
+    if pairs:
+        extra["limits"] = tuple(pairs)
+    return extra, problems
 
 
 def _patient_columns() -> tuple[tuple[str, str, int], ...]:
@@ -107,6 +151,10 @@ def dose(
     target_gy: TargetGyOpt = DOSE_DEFAULTS.target_gy,
     max_activity_mci: MaxActivityOpt = DOSE_DEFAULTS.max_activity_mci,
     allow_implausible: AllowImplausibleOpt = False,
+    organs: OrgansOpt = None,
+    limit: LimitOpt = None,
+    uncertainty: UncertaintyOpt = False,
+    mass_uncertainty: MassUncertaintyOpt = None,
 ) -> None:
     """Reference MIRD liver dosimetry: TIAC, dose per mCi and the activity for the target dose.
 
@@ -117,6 +165,12 @@ def dose(
 
     problems: list[Problem] = []
     settings = _collect(problems, dose_settings_from_params, locals())
+    extra, organ_problems = _organ_options(organs, limit, uncertainty, mass_uncertainty)
+    problems += organ_problems
+    if settings is not None:
+        from onescan.dosimetry._dose import make_dose_settings
+
+        settings = _collect(problems, make_dose_settings, **{**settings.model_dump(), **extra})
     if out is not None and table_format(out) is None:
         problems.append(Problem(str(out), f"unsupported output file type '{out.suffix or '(none)'}' (--out); "
                                           "accepted: .csv, .xlsx, .parquet"))
