@@ -52,7 +52,7 @@ UncertaintyOpt = Annotated[bool, typer.Option(
 MassUncertaintyOpt = Annotated[Optional[float], typer.Option(
     "--mass-uncertainty", metavar="FRACTION", show_default=False, rich_help_panel=_ORGANS,
     help="Relative standard uncertainty (k=1) of CT organ masses for the *_u_rel columns "
-         "[default: 0.05, CT volumetry, Hori et al., Liver Transpl 2011].")]
+         "[default: 0.05 from CT volumetry, Hori et al. 2011; see docs/dosimetry.md].")]
 
 
 def _organ_options(organs: str | None, limit: list[str] | None, uncertainty: bool,
