@@ -95,6 +95,8 @@ def test_uncertainties_are_shown_as_plus_minus(cohort):
     assert m is not None
     assert float(m.group(1)) == pytest.approx(dose[col].iloc[0] * u, rel=0.01)
     assert float(m.group(2)) == pytest.approx(100 * u, rel=0.01)
+    tiac = limiting_organ().column("tiac_h")
+    assert re.search(rf'data-col="{tiac}"[^>]*>[^<]*<span class="u">± ', text)
     assert "±" not in render_dose_report(patients, scans)  # no uncertainty columns, no ±
 
 

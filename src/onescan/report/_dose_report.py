@@ -258,7 +258,8 @@ def _organ_rows(row, curves: list[_Curves], stp: dict, i: int) -> tuple[list[dic
     for k, c in enumerate(curves):
         cells = []
         for suffix, _, _, digits in present:
-            u = c.organ.column(f"{suffix}_u_rel") if suffix in ("tiac_h", "dose_gy_per_mci") else None
+            u = {"tiac_h": c.organ.column("tiac_u_rel"),
+                 "dose_gy_per_mci": c.organ.column("dose_gy_per_mci_u_rel")}.get(suffix)
             cells.append(_cell(row, c.organ.column(suffix), digits, 100.0 if suffix == "uptake_first" else 1.0, u))
         model = _fit_value(row, c, k, "fit_model", c.fit.model[i])
         r2 = _fit_value(row, c, k, "fit_r2", c.fit.r2[i])
