@@ -286,3 +286,19 @@ def test_dose_bad_organ_options_exit_2_and_write_nothing(tmp_path):
     assert r.returncode == 2
     assert "--limit" in r.stderr and "--organs" in r.stderr
     assert not out.exists()
+
+
+def test_dose_report_option_writes_one_html_file(tmp_path):
+    from onescan.studies.simulate import default_cohort_paths
+
+    patients, scans = default_cohort_paths()
+    out, rep = tmp_path / "dose.csv", tmp_path / "dose.html"
+    r = subprocess.run([sys.executable, "-m", "onescan", "dose", "--patients", str(patients), "--scans", str(scans),
+                        "--out", str(out), "--report", str(rep)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    html = rep.read_text()
+    assert html.count("data:image/png;base64,") >= 74 and "VP0074" in html
+    bad = subprocess.run([sys.executable, "-m", "onescan", "dose", "--patients", str(patients), "--scans",
+                          str(scans), "--out", str(tmp_path / "x.csv"), "--report", str(tmp_path / "r.txt")],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and not (tmp_path / "x.csv").exists()

@@ -49,6 +49,10 @@ UncertaintyOpt = Annotated[bool, typer.Option(
     "--uncertainty/--no-uncertainty", rich_help_panel=_ORGANS,
     help="Add relative standard uncertainties (k=1) *_u_rel of TIAC, dose per activity and prescribed "
          "activity, propagated from Poisson counts, the fit and the organ mass (SPEC §2.6).")]
+ReportOpt = Annotated[Optional[Path], typer.Option(
+    "--report", metavar="FILE.html", show_default=False, rich_help_panel=_ORGANS,
+    help="Also write a per-patient dosimetry report: each organ's time–activity points and fit, the "
+         "single-time-point estimate, the organ doses with uncertainties and the flags in words.")]
 MassUncertaintyOpt = Annotated[Optional[float], typer.Option(
     "--mass-uncertainty", metavar="FRACTION", show_default=False, rich_help_panel=_ORGANS,
     help="Relative standard uncertainty (k=1) of CT organ masses for the *_u_rel columns "
@@ -155,6 +159,7 @@ def dose(
     limit: LimitOpt = None,
     uncertainty: UncertaintyOpt = False,
     mass_uncertainty: MassUncertaintyOpt = None,
+    report: ReportOpt = None,
 ) -> None:
     """Reference MIRD liver dosimetry: TIAC, dose per mCi and the activity for the target dose.
 
@@ -174,6 +179,8 @@ def dose(
     if out is not None and table_format(out) is None:
         problems.append(Problem(str(out), f"unsupported output file type '{out.suffix or '(none)'}' (--out); "
                                           "accepted: .csv, .xlsx, .parquet"))
+    if report is not None and report.suffix.lower() not in (".html", ".htm"):
+        problems.append(Problem(str(report), "--report must be an .html file"))
     if out is not None and out.exists() and out.is_dir():
         problems.append(Problem(str(out), "--out is a folder; give a file name such as dose.csv"))
     cohort = _collect(problems, cohort_from_options, cohort_dir, patients, scans,
@@ -186,6 +193,11 @@ def dose(
     with console.status(f"dosimetry of {len(cohort.patients)} patients…"):
         result = compute_dose(cohort.patients, cohort.scans, settings)
     result = with_input_flags(result, cohort)
+    if report is not None:
+        from onescan.report import write_dose_report
+
+        with console.status("per-patient dosimetry report…"):
+            write_dose_report(cohort.patients, cohort.scans, settings, report, dose=result)
     if out is not None:
         write_table(result, out)
         _summary(result, settings, console, out)
