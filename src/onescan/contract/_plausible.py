@@ -96,51 +96,66 @@ def _net_rate(sc: pd.DataFrame) -> pd.Series:
 
 def _scan_problems(sc: pd.DataFrame, S: str) -> list[Problem]:
     """Per patient: organ above the whole body at the first scan, late first whole-body scan,
-    times that look like days."""
+    times that look like days (vectorised over patients; problems in patient order)."""
     f = pd.DataFrame({"p": sc["patient_id"].map(as_id), "t": to_float(sc["time_h"]),
                       "r": sc["region"].map(as_region), "gm": _net_rate(sc),
                       "fi": to_float(sc["fraction_injected"]) if "fraction_injected" in sc.columns else np.nan})
     f = f[f["p"].notna() & f["t"].notna() & f["r"].notna()].astype({"p": object, "r": object})
+    if f.empty:
+        return []
+    by = f.groupby("p", sort=False)["t"]
+    t_first, t_last, n_times = by.min(), by.max(), by.nunique()
+    wb_first = f[f["r"] == WHOLE_BODY_REGION].groupby("p", sort=False)["t"].min()
+    late = wb_first[(wb_first > FIRST_WB_SCAN_MAX_H) & (wb_first == t_first.reindex(wb_first.index))]
+    days = t_last[(n_times >= 2) & (t_last < LAST_SCAN_MIN_H)]
+    ratios = _first_scan_ratios(f, t_first)
+    flagged = set(late.index) | set(days.index) | set(ratios)
     out = []
-    for pid, g in f.groupby("p", sort=False):
-        t_first = g["t"].min()
-        wb = g[g["r"] == WHOLE_BODY_REGION]
-        # (a first scan without a whole-body image is the validation's problem, not this one)
-        if len(wb) and wb["t"].min() > FIRST_WB_SCAN_MAX_H and wb["t"].min() == t_first:
-            out.append(Problem(S, f"implausible first {WHOLE_BODY_REGION} scan at {wb['t'].min():g} h (plausible "
+    for pid in pd.unique(f["p"]):
+        if pid not in flagged:
+            continue
+        if pid in late.index:
+            out.append(Problem(S, f"implausible first {WHOLE_BODY_REGION} scan at {late[pid]:g} h (plausible "
                                   f"0–{FIRST_WB_SCAN_MAX_H:g} h): no first scan? The reference image of the "
                                   "administered activity is taken before the patient voids", column="time_h",
                                patient_id=pid))
-        times = np.unique(g["t"].to_numpy())
-        if len(times) >= 2 and times.max() < LAST_SCAN_MIN_H:
-            out.append(Problem(S, f"implausible scan times {times.min():g}–{times.max():g} h: the last scan is "
+        if pid in days.index:
+            lo, hi = t_first[pid], t_last[pid]
+            out.append(Problem(S, f"implausible scan times {lo:g}–{hi:g} h: the last scan is "
                                   f"expected at least {LAST_SCAN_MIN_H:g} h after the infusion "
-                                  f"({times.min():g}–{times.max():g} looks like days)", column="time_h",
-                               patient_id=pid))
-        out += _first_scan_ratio(g[g["t"] == t_first], S, pid)
+                                  f"({lo:g}–{hi:g} looks like days)", column="time_h", patient_id=pid))
+        out += [Problem(S, msg, column="region", patient_id=pid) for msg in ratios.get(pid, [])]
     return out
 
 
-def _first_scan_ratio(first: pd.DataFrame, S: str, pid: str) -> list[Problem]:
-    """Each organ's first-scan count rate (or fraction) against the whole body's."""
-    wb = first[first["r"] == WHOLE_BODY_REGION]
-    out = []
-    for use, ref in (("fi", wb["fi"].max() if len(wb) and wb["fi"].notna().any() else 1.0),
-                     ("gm", wb["gm"].max() if len(wb) else np.nan)):
-        if not np.isfinite(ref) or ref <= 0:
-            continue
-        for rec in first[(first["r"] != WHOLE_BODY_REGION) & first[use].notna()].itertuples(index=False):
-            ratio = getattr(rec, use) / ref
-            if ratio > FIRST_SCAN_ORGAN_TO_WB_MAX:
-                what = "fraction_injected" if use == "fi" else "count rate"
-                out.append(Problem(S, f"implausible first-scan {rec.r} {what}: {ratio:.3g} × the "
-                                      f"{WHOLE_BODY_REGION}'s at {rec.t:g} h, at most "
-                                      f"{FIRST_SCAN_ORGAN_TO_WB_MAX:g} × is possible (the whole body holds "
-                                      "every organ: counts too high, or regions swapped?)",
-                                   column="region", patient_id=pid))
-        if use == "fi" and len(out):
-            break
-    return out
+def _first_scan_ratios(f: pd.DataFrame, t_first: pd.Series) -> dict[str, list[str]]:
+    """Each organ's first-scan fraction (or else count rate) against the whole body's, by patient.
+
+    The fraction is compared first (against the whole body's, or 1 when it has none); only
+    patients with no fraction above the limit are then compared by count rate.
+    """
+    first = f[f["t"] == f["p"].map(t_first)]
+    is_wb = first["r"] == WHOLE_BODY_REGION
+    wb = first[is_wb].groupby("p", sort=False)
+    refs = {"fi": first["p"].map(wb["fi"].max()).fillna(1.0), "gm": first["p"].map(wb["gm"].max())}
+    found: dict[str, list[str]] = {}
+    for use in ("fi", "gm"):
+        ref = refs[use].to_numpy(dtype=float)
+        val = first[use].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = val / ref
+        bad = (np.isfinite(ref) & (ref > 0) & ~is_wb.to_numpy() & ~np.isnan(val)
+               & (ratio > FIRST_SCAN_ORGAN_TO_WB_MAX))
+        if use == "gm":
+            bad &= ~first["p"].isin(list(found)).to_numpy()
+        what = "fraction_injected" if use == "fi" else "count rate"
+        for pid, r, t, q in zip(first["p"].to_numpy()[bad], first["r"].to_numpy()[bad],
+                                first["t"].to_numpy()[bad], ratio[bad]):
+            found.setdefault(pid, []).append(
+                f"implausible first-scan {r} {what}: {q:.3g} × the {WHOLE_BODY_REGION}'s at {t:g} h, at most "
+                f"{FIRST_SCAN_ORGAN_TO_WB_MAX:g} × is possible (the whole body holds every organ: counts too "
+                "high, or regions swapped?)")
+    return found
 
 
 def problems_to_flags(problems: list[Problem]) -> dict[str, list[str]]:
