@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +14,7 @@ from onescan.dosimetry._dose import DoseSettings
 from onescan.models._baselines import SingleTimePointDosimetry
 from onescan.models._hybrid import HybridDosimetryRegressor
 from onescan.models._pipeline import PipelineSettings
+from onescan.persistence._skops import file_types as _schema_types
 from onescan.models._registry import MODELS, build_model, hybrid_params, stp_params
 
 
@@ -34,21 +32,6 @@ def _data(n=40, seed=0):
     return X, y
 
 
-def _schema_types(data: bytes) -> set[str]:
-    """Every ``module.name`` recorded in a skops file's schema (the fitted object, walked by skops)."""
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        stack = [json.loads(z.read("schema.json"))]
-    found = set()
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            mod, cls = node.get("__module__"), node.get("__class__")
-            if isinstance(mod, str) and isinstance(cls, str):
-                found.add(f"{mod}.{cls}")
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return found
 
 
 @pytest.mark.parametrize("kind", sorted(MODELS))

@@ -14,7 +14,7 @@ import unicodedata
 
 from onescan.contract._errors import Problem
 
-__all__ = ["fold_header", "fold_headers", "did_you_mean", "columns_found"]
+__all__ = ["fold_header", "fold_headers", "did_you_mean", "columns_found", "column_letter"]
 
 #: Characters of units spelled out before the generic folding ("%" → "pct", "/" → "per").
 _SPELLED = (("%", " pct "), ("/", " per "), ("µ", "u"), ("μ", "u"), ("²", "2"), ("³", "3"), ("#", " n "),
@@ -72,13 +72,13 @@ def fold_headers(columns, label: str) -> tuple[list[str], dict[str, str], list[P
     for f, idx in groups.items():
         if len(idx) < 2:
             continue
-        shown = " and ".join(f"{str(columns[k])!r} (column {_letter(k)})" for k in idx)
+        shown = " and ".join(f"{str(columns[k])!r} (column {column_letter(k)})" for k in idx)
         how = "the same name" if len({raw[k] for k in idx}) == 1 else f"the same name after folding to {f!r}"
         problems.append(Problem(label, f"columns {shown} are {how}: keep one", column=f))
     return folded, renamed, problems
 
 
-def _letter(k: int) -> str:
+def column_letter(k: int) -> str:
     """Spreadsheet column letter of 0-based position ``k`` (0 → A, 26 → AA)."""
     s = ""
     k += 1

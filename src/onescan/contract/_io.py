@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from onescan.contract._headers import column_letter as _letter
 from onescan.contract._errors import InputError, Problem
 
 __all__ = [
@@ -151,16 +152,6 @@ def _same_name_problems(header: list[str], label: str) -> None:
                 for h, ks in seen.items() if len(ks) > 1]
     if problems:
         raise InputError(problems)
-
-
-def _letter(k: int) -> str:
-    """Spreadsheet column letter of 0-based position ``k`` (0 → A, 26 → AA)."""
-    s = ""
-    k += 1
-    while k:
-        k, r = divmod(k - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 def workbook_sheets(path: str | os.PathLike) -> list[str]:
